@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// The quick-start demo: runs the built server against its built-in sandbox over stdio, driven by the
+// real MCP SDK client, and prints a readable transcript of what an assistant would see.
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+
+const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+const bold = (text) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
+const width = 110;
+
+function show(value) {
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  return text.length > width * 3 ? `${text.slice(0, width * 3)}…` : text;
+}
+
+const transport = new StdioClientTransport({
+  command: process.execPath,
+  args: [cli, "--sandbox"],
+  env: { PATH: process.env.PATH ?? "", INFRA_MCP_LOG_LEVEL: "warn" },
+  stderr: "inherit",
+});
+const client = new Client({ name: "infra-mcp-demo", version: "1.0.0" });
+let failures = 0;
+
+async function call(name, args = {}, note = "") {
+  console.log(`\n${bold(`> ${name}`)} ${JSON.stringify(args)}${note ? `   # ${note}` : ""}`);
+  const result = await client.callTool({ name, arguments: args });
+  const text = result.content?.map((part) => part.text).join("\n") ?? "";
+  console.log(`${result.isError ? "  ERROR " : "  "}${show(text)}`);
+  return result;
+}
+
+function expect(condition, message) {
+  if (!condition) {
+    failures += 1;
+    console.log(`  !! unexpected: ${message}`);
+  }
+}
+
+try {
+  await client.connect(transport);
+  const info = client.getServerVersion();
+  console.log(
+    bold(`Connected to ${info.name} ${info.version} (the sandbox: every platform emulated on 127.0.0.1)`),
+  );
+  const { tools } = await client.listTools();
+  console.log(`\n${bold(`tools/list: ${tools.length} tools`)}`);
+  for (const tool of tools) {
+    const marks = tool.annotations?.readOnlyHint ? "RO" : tool.annotations?.destructiveHint ? "D " : "M ";
+    console.log(`  ${marks} ${tool.name.padEnd(34)} ${tool.title}`);
+  }
+
+  const status = await call("infra_status", { check: true }, "which services, logged in?");
+  expect(!status.isError, "infra_status failed");
+
+  console.log(`\n${bold("## NetProfiler AWS integration")}`);
+  await call("netprofiler_get_aws_status");
+  await call("netprofiler_list_aws_accounts", { fields: ["acc_id"] });
+  const put = await call(
+    "netprofiler_put_aws_accounts",
+    { accounts: [{ acc_id: "research", access_key: "AKIAIOSFODNN7RESRCH1", secret_key_ref: "SANDBOX_AWS" }] },
+    "the secret comes from INFRA_MCP_SECRET_SANDBOX_AWS, never from the chat",
+  );
+  expect(!put.isError, "put failed");
+  await call("netprofiler_sync_aws_accounts");
+  await call("netprofiler_get_aws_status", {}, "state is SYNC_INITIALIZING, then SYNC_SUCCEEDED");
+
+  const args = { acc_ids: ["staging"] };
+  const first = await call("netprofiler_delete_aws_accounts", args, "destructive: the server asks first");
+  const token = first.structuredContent?.confirmation_token;
+  expect(typeof token === "string", "no confirmation token");
+  const second = await call(
+    "netprofiler_delete_aws_accounts",
+    { ...args, confirmation_token: token },
+    "the user agreed: same arguments plus the token",
+  );
+  expect(!second.isError, "confirmed delete failed");
+  const list = await call("netprofiler_list_aws_accounts", {});
+  expect(!list.structuredContent?.items?.some((a) => a.acc_id === "staging"), "staging still listed");
+
+  const bad = await call(
+    "infra_api_get",
+    { service: "netprofiler", path: "/api/npm.aws_config/1.0/nothing" },
+    "an upstream error, as the model reads it",
+  );
+  expect(bad.isError, "404 was not an error");
+
+  await call("infra_status", {}, "sessions after the tour");
+  console.log(
+    `\n${failures === 0 ? bold("Demo finished: every step behaved as expected.") : bold(`Demo finished with ${failures} unexpected result(s).`)}`,
+  );
+} catch (error) {
+  failures += 1;
+  console.error(`demo failed: ${error?.stack ?? error}`);
+} finally {
+  await client.close().catch(() => undefined);
+}
+process.exit(failures === 0 ? 0 : 1);

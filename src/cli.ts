@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { parse as parseDotenv } from "dotenv";
+import { ConfigError, loadConfig } from "./config.js";
+import { type Sandbox, SERVICE_PREFIXES, startSandbox } from "./sandbox/index.js";
+import { createRuntime, createServer, VERSION } from "./server.js";
+
+const USAGE = `infra-mcp ${VERSION}: one MCP server for SSMCM, DCImanager 6, Squonk2, OpenvCloud and NetProfiler.
+
+Usage: infra-mcp [options]          serve MCP over stdio
+
+Options:
+  --sandbox            start the built-in emulators and point every service at them
+  --env-file PATH      read variables from PATH (default: .env in the working directory, if present)
+  --toolsets LIST      comma list of ssmcm,dci,squonk,ovc,netprofiler, or all
+  --read-only          list only read-only tools; send no mutating request
+  --help, --version
+
+Environment (see README.md): INFRA_MCP_TOOLSETS, INFRA_MCP_READ_ONLY, INFRA_MCP_CONFIRM,
+INFRA_MCP_TIMEOUT_MS, INFRA_MCP_MAX_OUTPUT_CHARS, INFRA_MCP_LOG_LEVEL, INFRA_MCP_SECRET_<NAME>;
+per service: NETPROFILER_URL + NETPROFILER_ACCESS_CODE or NETPROFILER_USERNAME/PASSWORD [NETPROFILER_AUTH=basic];
+DCI_URL + DCI_EMAIL/DCI_PASSWORD, DCI_TOKEN or DCI_LOGIN_KEY; <P>_TLS_INSECURE, <P>_CA_FILE.
+`;
+
+/** Exit status for a bad configuration or command line (TOOLS.md section 1). */
+const BAD_CONFIG = 2;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(BAD_CONFIG);
+}
+
+function readEnvFile(path: string | undefined): Record<string, string> {
+  const file = path ?? ".env";
+  if (!existsSync(file)) {
+    if (path !== undefined) fail(`infra-mcp: --env-file ${path}: no such file.`);
+    return {};
+  }
+  try {
+    // Parsed, not loaded with config(): dotenv's loader can print to stdout, which belongs to JSON-RPC.
+    return parseDotenv(readFileSync(file, "utf8"));
+  } catch (error) {
+    fail(`infra-mcp: cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions();
+  } catch (error) {
+    fail(`infra-mcp: ${(error as Error).message}\n\n${USAGE}`);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    process.stderr.write(USAGE);
+    return;
+  }
+  if (values.version) {
+    process.stderr.write(`${VERSION}\n`);
+    return;
+  }
+  if (values.http !== undefined) {
+    fail("infra-mcp: --http is not available in this version yet; use stdio (no flag).");
+  }
+
+  // The process environment wins over .env, as users expect from dotenv.
+  const env: Record<string, string | undefined> = { ...readEnvFile(values["env-file"]), ...process.env };
+  let sandbox: Sandbox | undefined;
+  if (values.sandbox) {
+    sandbox = await startSandbox();
+    for (const name of Object.keys(env)) {
+      if (SERVICE_PREFIXES.some((prefix) => name.startsWith(prefix))) delete env[name];
+    }
+    Object.assign(env, sandbox.env);
+  }
+
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(
+      env,
+      { toolsets: values.toolsets, readOnly: values["read-only"] },
+      {
+        warn: (message) => process.stderr.write(`${message}\n`),
+      },
+    );
+  } catch (error) {
+    await sandbox?.stop();
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+
+  const runtime = createRuntime(config);
+  const server = createServer(runtime);
+  const transport = new StdioServerTransport();
+  let closing = false;
+  const shutdown = async () => {
+    if (closing) return;
+    closing = true;
+    await server.close().catch(() => undefined);
+    await sandbox?.stop();
+    process.exit(0);
+  };
+  process.stdin.on("end", shutdown);
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+  process.on("uncaughtException", (error) =>
+    runtime.logger.error(`uncaught: ${error.stack ?? error.message}`),
+  );
+  process.on("unhandledRejection", (reason) =>
+    runtime.logger.error(`unhandled rejection: ${String(reason)}`),
+  );
+
+  await server.connect(transport);
+  const services = [...runtime.sessions.keys()];
+  runtime.logger.info(
+    `infra-mcp ${VERSION} serving ${runtime.tools.length} tools over stdio` +
+      `${sandbox ? " against the sandbox" : ""}; services: ${services.join(", ") || "none"}`,
+  );
+  if (services.length === 0) {
+    runtime.logger.warn("no service is configured: only infra_* tools are available. See infra-mcp --help.");
+  }
+}
+
+function parseOptions() {
+  return parseArgs({
+    options: {
+      sandbox: { type: "boolean" },
+      http: { type: "string" },
+      "env-file": { type: "string" },
+      toolsets: { type: "string" },
+      "read-only": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`infra-mcp: ${(error as Error).message ?? String(error)}\n`);
+  process.exit(1);
+});

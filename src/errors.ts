@@ -1,0 +1,80 @@
+/**
+ * Typed failures. Handlers and sessions throw these; only `describeError` turns them into the text a
+ * model reads, so every failure names the service, the request, the upstream's answer and a next step.
+ */
+
+export interface UpstreamErrorDetails {
+  /** API id as used by the generic tools: `netprofiler`, `dci`, ... */
+  service: string;
+  method: string;
+  /** Path relative to the service's base URL, without the query string. */
+  path: string;
+  /** HTTP status, absent when no answer came back (network failure, timeout). */
+  status?: number;
+  /** The upstream's own error code (`AUTH_INVALID_TOKEN`, 3001, ...). */
+  code?: string | number;
+  message: string;
+  /** What the user or model should do next. */
+  hint?: string;
+  /** How many times the request was retried before this answer. */
+  retries?: number;
+}
+
+/** The upstream answered with an error, or could not be reached. */
+export class UpstreamError extends Error {
+  override name = "UpstreamError";
+  readonly details: UpstreamErrorDetails;
+  constructor(details: UpstreamErrorDetails, options?: { cause?: unknown }) {
+    super(details.message, options);
+    this.details = details;
+  }
+  get status(): number | undefined {
+    return this.details.status;
+  }
+  get code(): string | number | undefined {
+    return this.details.code;
+  }
+}
+
+/** Logging in failed: the credentials are wrong, expired or used up. Retrying will not help. */
+export class LoginError extends UpstreamError {
+  override name = "LoginError";
+}
+
+/** A mutating request in read-only mode; nothing was sent. */
+export class ReadOnlyError extends Error {
+  override name = "ReadOnlyError";
+}
+
+/** The MCP client cancelled the request. */
+export class CancelledError extends Error {
+  override name = "CancelledError";
+}
+
+/** A tool refused its input (beyond what the schema can express). */
+export class ToolInputError extends Error {
+  override name = "ToolInputError";
+}
+
+/** Text for the model: what failed, the upstream's own words, and what to do next. Never a stack. */
+export function describeError(error: unknown): string {
+  if (error instanceof UpstreamError) {
+    const d = error.details;
+    const answer =
+      d.status === undefined
+        ? "no answer"
+        : `${d.status}${d.code !== undefined && d.code !== "" ? ` (error ${d.code})` : ""}`;
+    const retried = d.retries ? ` after ${d.retries} ${d.retries === 1 ? "retry" : "retries"}` : "";
+    const lead = error instanceof LoginError ? `${d.service} login failed: ` : `${d.service} `;
+    const hint = d.hint ? ` ${d.hint}` : "";
+    return `${lead}${d.method} ${d.path} -> ${answer}${retried}: ${d.message}.${hint}`.replace(
+      /\.\.(\s|$)/g,
+      ".$1",
+    );
+  }
+  if (error instanceof ReadOnlyError || error instanceof CancelledError || error instanceof ToolInputError) {
+    return error.message;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return `Internal error: ${message}. The server is still running; try again, and report this if it repeats.`;
+}

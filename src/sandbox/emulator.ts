@@ -1,0 +1,170 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** One request as the emulator saw it, for tests to assert on. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  contentType?: string;
+  body: string;
+  /** The body parsed as JSON or form, when it is one. */
+  json?: unknown;
+  form?: Record<string, string>;
+  /** True when a fault switch answered instead of the emulated API. */
+  faulted: boolean;
+}
+
+export interface EmulatorResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Fault {
+  remaining: number;
+  status: number;
+  retryAfter?: string;
+  /** Only requests whose method is listed (all when absent). */
+  methods?: string[];
+}
+
+/**
+ * The loopback HTTP skeleton shared by the platform emulators: a request log, fault switches and JSON
+ * answers. Each platform's behaviour (paths, envelopes, auth) lives in its subclass.
+ */
+export abstract class Emulator {
+  readonly requests: RecordedRequest[] = [];
+  #server: Server | undefined;
+  #url = "";
+  #faults: Fault[] = [];
+
+  /** The error body this platform sends with a given status, used by fault switches. */
+  protected abstract faultBody(status: number): unknown;
+  protected abstract handle(request: RecordedRequest): EmulatorResponse | Promise<EmulatorResponse>;
+
+  get url(): string {
+    if (this.#url === "") throw new Error("emulator not started");
+    return this.#url;
+  }
+
+  async start(port = 0, host = "127.0.0.1"): Promise<string> {
+    const server = createServer((req, res) => void this.#serve(req, res));
+    server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => resolve());
+    });
+    this.#server = server;
+    this.#url = `http://${host}:${(server.address() as AddressInfo).port}`;
+    return this.#url;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Answers the next `count` requests with `status` (and the platform's error body), then recovers. */
+  failNext(
+    count: number,
+    status: number,
+    options: { retryAfterSeconds?: number; methods?: string[] } = {},
+  ): void {
+    const fault: Fault = { remaining: count, status };
+    if (options.retryAfterSeconds !== undefined) fault.retryAfter = String(options.retryAfterSeconds);
+    if (options.methods) fault.methods = options.methods.map((m) => m.toUpperCase());
+    this.#faults.push(fault);
+  }
+
+  clearFaults(): void {
+    this.#faults = [];
+  }
+
+  /** Requests to paths starting with `prefix` (all when absent), excluding nothing. */
+  requestsTo(prefix = "/"): RecordedRequest[] {
+    return this.requests.filter((request) => request.path.startsWith(prefix));
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString("utf8");
+    const url = new URL(req.url ?? "/", "http://emulator");
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(", ") : value;
+    }
+    const recorded: RecordedRequest = {
+      method: req.method ?? "GET",
+      path: decodeURIComponent(url.pathname),
+      query: Object.fromEntries(url.searchParams),
+      headers,
+      body,
+      faulted: false,
+    };
+    const contentType = headers["content-type"];
+    if (contentType !== undefined) recorded.contentType = contentType;
+    if (contentType?.includes("json") && body !== "") {
+      try {
+        recorded.json = JSON.parse(body);
+      } catch {
+        // Left unparsed: the platform handler answers a malformed body with its own error.
+      }
+    } else if (contentType?.includes("x-www-form-urlencoded")) {
+      recorded.form = Object.fromEntries(new URLSearchParams(body));
+    }
+    this.requests.push(recorded);
+
+    let response: EmulatorResponse;
+    const fault = this.#faults.find(
+      (f) => f.remaining > 0 && (!f.methods || f.methods.includes(recorded.method)),
+    );
+    if (fault) {
+      fault.remaining -= 1;
+      recorded.faulted = true;
+      response = { status: fault.status, body: this.faultBody(fault.status) };
+      if (fault.retryAfter !== undefined) response.headers = { "retry-after": fault.retryAfter };
+    } else {
+      try {
+        response = await this.handle(recorded);
+      } catch (error) {
+        response = { status: 500, body: this.faultBody(500) };
+        process.stderr.write(`emulator error: ${(error as Error).stack}\n`);
+      }
+    }
+    const outHeaders: Record<string, string> = { ...response.headers };
+    let payload = "";
+    if (response.body !== undefined) {
+      payload =
+        typeof response.body === "string" && outHeaders["content-type"]
+          ? response.body
+          : JSON.stringify(response.body);
+      outHeaders["content-type"] ??= "application/json";
+    }
+    res.writeHead(response.status, outHeaders);
+    res.end(payload);
+  }
+}
+
+/** Reads a bearer-ish credential: `Authorization: <scheme> <value>`. */
+export function authorization(request: RecordedRequest): { scheme: string; value: string } | undefined {
+  const header = request.headers.authorization;
+  if (header === undefined) return undefined;
+  const space = header.indexOf(" ");
+  if (space < 0) return undefined;
+  return { scheme: header.slice(0, space).toLowerCase(), value: header.slice(space + 1).trim() };
+}
+
+/** Reads one cookie by name. */
+export function cookie(request: RecordedRequest, name: string): string | undefined {
+  for (const part of (request.headers.cookie ?? "").split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return rest.join("=");
+  }
+  return undefined;
+}

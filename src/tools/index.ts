@@ -1,0 +1,89 @@
+import { z } from "zod";
+import type { Config } from "../config.js";
+import { needsConfirmation } from "../safety/confirm.js";
+import { dciTools } from "./dci.js";
+import { CONFIRMATION_TOKEN, LIST_OUTPUT, listParameters, type ToolDefinition } from "./define.js";
+import { infraTools } from "./infra.js";
+import { netprofilerTools } from "./netprofiler.js";
+
+/** Every tool this build has, in listing order. */
+export const allTools: readonly ToolDefinition[] = [...infraTools, ...dciTools, ...netprofilerTools];
+
+/** A tool as served under one configuration: its validator and its `tools/list` entry, built once. */
+export interface PreparedTool {
+  definition: ToolDefinition;
+  /** Strict: unknown parameters are reported, not silently dropped. */
+  input: z.ZodObject;
+  /** Whether a call must be confirmed before it acts. */
+  confirm: boolean;
+  /** The `tools/list` entry, as JSON-ready data. */
+  listing: Record<string, unknown>;
+}
+
+/**
+ * The one filter: toolsets and read-only mode, both derived from the definitions (no second list of names).
+ * `infra_*` tools are always on; read-only keeps only tools marked readOnlyHint.
+ */
+export function prepareTools(config: Config, tools: readonly ToolDefinition[] = allTools): PreparedTool[] {
+  return tools
+    .filter((tool) => tool.service === "infra" || config.toolsets.has(tool.service))
+    .filter((tool) => !config.readOnly || tool.annotations.readOnly)
+    .map((tool) => prepare(tool, config));
+}
+
+function prepare(definition: ToolDefinition, config: Config): PreparedTool {
+  const confirm = needsConfirmation(definition.annotations, config.confirm);
+  const input = z
+    .object({
+      ...definition.input,
+      ...(definition.list ? listParameters(definition.list.defaultLimit) : {}),
+      ...(confirm ? { confirmation_token: CONFIRMATION_TOKEN } : {}),
+    })
+    .strict();
+
+  const outputShape = definition.list ? LIST_OUTPUT : definition.output;
+  const listing: Record<string, unknown> = {
+    name: definition.name,
+    title: definition.title,
+    description: definition.description,
+    inputSchema: compactSchema(z.toJSONSchema(input, { io: "input" })),
+  };
+  if (outputShape) {
+    const output = compactSchema(z.toJSONSchema(z.object(outputShape), { io: "output" })) as Record<
+      string,
+      unknown
+    >;
+    // A confirmation_required result replaces the normal one, so nothing can be required of it.
+    if (confirm) delete output.required;
+    listing.outputSchema = output;
+  }
+  listing.annotations = {
+    readOnlyHint: definition.annotations.readOnly,
+    destructiveHint: definition.annotations.destructive,
+    idempotentHint: definition.annotations.idempotent,
+    openWorldHint: definition.annotations.openWorld,
+  };
+  return { definition, input, confirm, listing };
+}
+
+const SAFE_INTEGER_BOUNDS = new Set([Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER]);
+
+/**
+ * Drops what zod emits but a model does not need: `$schema`, safe-integer bounds, `propertyNames` of
+ * string and empty `additionalProperties`. Every byte of `tools/list` is paid in every conversation.
+ * Unknown parameters are still refused, by the strict validator.
+ */
+export function compactSchema(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(compactSchema);
+  if (schema === null || typeof schema !== "object") return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === "$schema") continue;
+    if ((key === "minimum" || key === "maximum") && SAFE_INTEGER_BOUNDS.has(value as number)) continue;
+    if (key === "propertyNames" && (value as { type?: string }).type === "string") continue;
+    if (key === "additionalProperties" && (value === false || Object.keys(value as object).length === 0))
+      continue;
+    out[key] = compactSchema(value);
+  }
+  return out;
+}

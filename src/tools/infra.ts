@@ -1,0 +1,145 @@
+import { z } from "zod";
+import type { HttpMethod, Session } from "../auth/session.js";
+import { describeError, ToolInputError } from "../errors.js";
+import { filterOperations } from "../services/catalogue.js";
+import { DESTRUCTIVE, defineTool, READ_ONLY, type ToolContext, type ToolDefinition } from "./define.js";
+
+/** API ids the generic tools accept (TOOLS.md section 3); only enabled ones work. */
+export const API_IDS = ["ssmcm", "dci", "squonk_dm", "squonk_as", "ovc", "netprofiler"] as const;
+
+const LOCAL = { ...READ_ONLY, openWorld: false };
+
+const serviceParameter = z.enum(API_IDS).describe("Upstream API");
+const pathParameter = z
+  .string()
+  .regex(/^\/[^?#]*$/, "must start with / and carry no query string (use query)")
+  .refine((path) => !path.split("/").includes(".."), "must not contain '..' segments")
+  .describe("Path relative to the service URL, starting with /");
+const queryParameter = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+  .optional()
+  .describe("Query parameters");
+
+function sessionFor(api: string, ctx: ToolContext): Session {
+  const session = ctx.sessions.get(api);
+  if (session === undefined) {
+    const enabled = [...ctx.sessions.keys()];
+    throw new ToolInputError(
+      `Service ${api} is not enabled on this server. Enabled: ${enabled.join(", ") || "none"}. ` +
+        "Set its variables (see infra-mcp --help) and restart.",
+    );
+  }
+  return session;
+}
+
+const statusTool = defineTool({
+  name: "infra_status",
+  service: "infra",
+  title: "Server and session status",
+  description:
+    "Enabled services: base URL, auth method, session state, last error. check=true makes one live call per service.",
+  input: { check: z.boolean().optional().describe("Make a live authenticated call per service") },
+  output: {
+    services: z.array(z.record(z.string(), z.unknown())),
+    read_only: z.boolean(),
+    confirm: z.string(),
+  },
+  annotations: LOCAL,
+  async handler({ check }, ctx) {
+    const services = await Promise.all(
+      [...ctx.sessions].map(async ([api, session]) => {
+        const entry: Record<string, unknown> = {
+          service: api,
+          base_url: session.baseUrl,
+          auth: session.strategy.method,
+        };
+        if (check) {
+          const started = performance.now();
+          try {
+            await session.request({ ...session.profile.probe, signal: ctx.signal });
+            entry.check = { ok: true, latency_ms: Math.round(performance.now() - started) };
+          } catch (error) {
+            entry.check = {
+              ok: false,
+              latency_ms: Math.round(performance.now() - started),
+              error: describeError(error),
+            };
+          }
+        }
+        const state = session.state();
+        entry.authenticated = state.authenticated;
+        if (state.expiresInSeconds !== undefined) entry.expires_in_seconds = state.expiresInSeconds;
+        entry.logins = state.logins;
+        if (state.lastError !== undefined) entry.last_error = state.lastError;
+        return entry;
+      }),
+    );
+    return { services, read_only: ctx.config.readOnly, confirm: ctx.config.confirm };
+  },
+});
+
+const listOperationsTool = defineTool({
+  name: "infra_list_operations",
+  service: "infra",
+  title: "List upstream operations",
+  description:
+    "Documented operations (method, path, summary) of a service, to use with infra_api_get or infra_api_call.",
+  input: {
+    service: serviceParameter,
+    filter: z.string().optional().describe("Words that must all appear in method, path or summary"),
+  },
+  list: {},
+  annotations: LOCAL,
+  async handler({ service, filter }, ctx) {
+    const session = sessionFor(service, ctx);
+    return { items: filterOperations(session.profile.operations, filter) };
+  },
+});
+
+const apiGetTool = defineTool({
+  name: "infra_api_get",
+  service: "infra",
+  title: "Read any upstream path",
+  description:
+    "GET any path of an enabled service through its session. Find paths with infra_list_operations.",
+  input: { service: serviceParameter, path: pathParameter, query: queryParameter },
+  output: { data: z.unknown() },
+  annotations: READ_ONLY,
+  async handler({ service, path, query }, ctx) {
+    const session = sessionFor(service, ctx);
+    const data = await session.request({ method: "GET", path, query, signal: ctx.signal });
+    return { data };
+  },
+});
+
+const apiCallTool = defineTool({
+  name: "infra_api_call",
+  service: "infra",
+  title: "Send any upstream request",
+  description:
+    "Any request to an enabled service through its session, for operations without a dedicated tool. Prefer dedicated tools.",
+  input: {
+    service: serviceParameter,
+    method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).describe("HTTP method"),
+    path: pathParameter,
+    query: queryParameter,
+    body: z.unknown().optional().describe("JSON body"),
+  },
+  output: { data: z.unknown() },
+  annotations: { ...DESTRUCTIVE, idempotent: false },
+  preview: ({ service, method, path, body }) =>
+    `${service} ${method} ${path}${body === undefined ? "" : ` with body ${JSON.stringify(body).slice(0, 500)}`}`,
+  async handler({ service, method, path, query, body }, ctx) {
+    const session = sessionFor(service, ctx);
+    const data = await session.request({
+      method: method as HttpMethod,
+      path,
+      query,
+      json: body,
+      signal: ctx.signal,
+    });
+    return { data };
+  },
+});
+
+export const infraTools: ToolDefinition[] = [statusTool, listOperationsTool, apiGetTool, apiCallTool];

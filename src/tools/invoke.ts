@@ -1,0 +1,160 @@
+import type { Session } from "../auth/session.js";
+import type { Config } from "../config.js";
+import { describeError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { ConfirmationStore } from "../safety/confirm.js";
+import type { Redactor } from "../safety/redact.js";
+import { describeInvalidArguments, type ListPage, shapeList, type ToolContext } from "./define.js";
+import type { PreparedTool } from "./index.js";
+
+/** A `tools/call` result, in the protocol's shape (kept SDK-free here). */
+export interface ToolResult {
+  [key: string]: unknown;
+  content: { type: "text"; text: string }[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+/** Everything a call needs from the server around it. */
+export interface InvokeDeps {
+  config: Config;
+  sessions: ReadonlyMap<string, Session>;
+  redactor: Redactor;
+  logger: Logger;
+  confirmations: ConfirmationStore;
+}
+
+/** What one MCP request provides. */
+export interface CallEnvironment {
+  signal: AbortSignal;
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+  /** Asks the user through elicitation, when the client supports it. */
+  elicit?: (message: string) => Promise<"accept" | "decline" | "cancel">;
+}
+
+/**
+ * The path of one call: validate, apply policy (confirmation), run the handler, shape the result.
+ * Every failure becomes an `isError` result; nothing here throws to the transport.
+ */
+export async function invokeTool(
+  tool: PreparedTool,
+  rawArgs: unknown,
+  deps: InvokeDeps,
+  call: CallEnvironment,
+): Promise<ToolResult> {
+  const { definition } = tool;
+  const parsed = tool.input.safeParse(rawArgs ?? {});
+  if (!parsed.success) {
+    return errorResult(
+      deps.redactor,
+      describeInvalidArguments(definition.name, parsed.error, Object.keys(tool.input.shape)),
+    );
+  }
+  const { confirmation_token: token, ...args } = parsed.data as Record<string, unknown>;
+  const session = deps.sessions.get(definition.api ?? definition.service) as Session;
+
+  if (tool.confirm) {
+    const gate = await confirm(tool, args, token as string | undefined, session, deps, call);
+    if (gate !== undefined) return gate;
+  }
+
+  const ctx: ToolContext = {
+    session,
+    sessions: deps.sessions,
+    config: deps.config,
+    redactor: deps.redactor,
+    signal: call.signal,
+    progress: call.progress,
+    log: deps.logger,
+  };
+  const started = performance.now();
+  try {
+    const data = await definition.handler(args as never, ctx);
+    deps.logger.debug(`${definition.name} ok in ${Math.round(performance.now() - started)} ms`);
+    return shapeResult(tool, args, data, deps);
+  } catch (error) {
+    const text = describeError(error);
+    deps.logger.info(`${definition.name} failed: ${text}`);
+    return errorResult(deps.redactor, text);
+  }
+}
+
+async function confirm(
+  tool: PreparedTool,
+  args: Record<string, unknown>,
+  token: string | undefined,
+  session: Session | undefined,
+  deps: InvokeDeps,
+  call: CallEnvironment,
+): Promise<ToolResult | undefined> {
+  const name = tool.definition.name;
+  if (token !== undefined) {
+    const redemption = deps.confirmations.redeem(token, name, args);
+    return redemption.ok ? undefined : errorResult(deps.redactor, redemption.reason);
+  }
+  const preview = deps.redactor.scrub(
+    tool.definition.preview?.(args as never, { session: session as Session, config: deps.config }) ??
+      `${tool.definition.title} with ${JSON.stringify(deps.redactor.value(args))}`,
+  );
+  if (call.elicit) {
+    const answer = await call.elicit(`${tool.definition.title}: ${preview}. Proceed?`);
+    if (answer === "accept") return undefined;
+    return errorResult(
+      deps.redactor,
+      `The user ${answer === "decline" ? "declined" : "cancelled"}; nothing was done.`,
+    );
+  }
+  const issued = deps.confirmations.issue(name, args);
+  const structured = {
+    confirmation_required: true,
+    preview,
+    confirmation_token: issued.token,
+    expires_in_seconds: issued.expiresInSeconds,
+  };
+  const instruction =
+    `Nothing was done yet. Show the user this preview and ask them to confirm: ${preview}. ` +
+    `If they agree, call ${name} again with the same arguments plus confirmation_token.`;
+  return {
+    structuredContent: structured,
+    content: [{ type: "text", text: `${JSON.stringify(structured)}\n${instruction}` }],
+  };
+}
+
+function shapeResult(
+  tool: PreparedTool,
+  args: Record<string, unknown>,
+  data: unknown,
+  deps: InvokeDeps,
+): ToolResult {
+  const { definition } = tool;
+  const reveal = definition.reveal ? new Set(definition.reveal) : undefined;
+  const maxChars = deps.config.maxOutputChars;
+  let structured: Record<string, unknown>;
+  if (definition.list) {
+    structured = shapeList(data as ListPage, args, {
+      defaultLimit: definition.list.defaultLimit,
+      maxChars,
+      redactor: deps.redactor,
+      reveal,
+    });
+  } else {
+    const value = deps.redactor.value(data, reveal);
+    structured =
+      value !== null && typeof value === "object" && !Array.isArray(value)
+        ? (value as Record<string, unknown>)
+        : { data: value };
+  }
+  const text = JSON.stringify(structured);
+  if (text.length > maxChars) {
+    return errorResult(
+      deps.redactor,
+      `${definition.name} produced ${text.length} characters, over the ${maxChars}-character output budget ` +
+        "(INFRA_MCP_MAX_OUTPUT_CHARS). Ask for less: a narrower path or query, or fields=[...] on list tools.",
+    );
+  }
+  return { structuredContent: structured, content: [{ type: "text", text }] };
+}
+
+function errorResult(redactor: Redactor, text: string): ToolResult {
+  return { isError: true, content: [{ type: "text", text: redactor.scrub(text) }] };
+}

@@ -1,0 +1,160 @@
+import { z } from "zod";
+import { ToolInputError } from "../errors.js";
+import { NETPROFILER_AWS_BASE } from "../services/netprofiler.js";
+import { DESTRUCTIVE, defineTool, MUTATING, READ_ONLY, type ToolDefinition } from "./define.js";
+
+const DONE = { ok: z.boolean(), summary: z.string() };
+
+const statusTool = defineTool({
+  name: "netprofiler_get_aws_status",
+  service: "netprofiler",
+  title: "NetProfiler AWS sync status",
+  description: "State of NetProfiler's AWS synchronisation: enabled, state, last sync and last success.",
+  input: {},
+  output: {
+    enabled: z.unknown().optional(),
+    state: z.string().optional(),
+    last_sync_ts: z.number().optional(),
+    last_success_ts: z.number().optional(),
+    error_id: z.unknown().optional(),
+    error_text: z.string().optional(),
+  },
+  annotations: READ_ONLY,
+  async handler(_args, { session, signal }) {
+    return session.request({ method: "GET", path: `${NETPROFILER_AWS_BASE}/status`, signal });
+  },
+});
+
+const listAccountsTool = defineTool({
+  name: "netprofiler_list_aws_accounts",
+  service: "netprofiler",
+  title: "List NetProfiler AWS accounts",
+  description: "AWS accounts NetProfiler collects from: acc_id and access_key (secrets are never returned).",
+  input: {},
+  list: {},
+  annotations: READ_ONLY,
+  async handler(_args, { session, signal }) {
+    const body = await session.request({ method: "GET", path: `${NETPROFILER_AWS_BASE}/auth_codes`, signal });
+    return { items: Array.isArray(body) ? body : [] };
+  },
+});
+
+const account = z
+  .object({
+    acc_id: z.string().min(1).describe("Account name/ID"),
+    access_key: z.string().min(1).describe("AWS access key id"),
+    secret_key: z.string().min(1).optional().describe("AWS secret key; prefer secret_key_ref"),
+    secret_key_ref: z
+      .string()
+      .regex(/^[A-Za-z0-9_]+$/)
+      .optional()
+      .describe("NAME of the server variable INFRA_MCP_SECRET_NAME holding the secret key"),
+  })
+  .strict()
+  .refine(
+    (value) => !(value.secret_key && value.secret_key_ref),
+    "give secret_key or secret_key_ref, not both",
+  );
+
+const putAccountsTool = defineTool({
+  name: "netprofiler_put_aws_accounts",
+  service: "netprofiler",
+  title: "Create or update NetProfiler AWS accounts",
+  description:
+    "Creates or updates AWS accounts in NetProfiler. Pass secrets by secret_key_ref so they stay out of the chat.",
+  input: { accounts: z.array(account).min(1).describe("Accounts to create or update") },
+  output: { ...DONE, acc_ids: z.array(z.string()) },
+  annotations: { ...MUTATING, idempotent: true },
+  preview: ({ accounts }) =>
+    `PUT ${NETPROFILER_AWS_BASE}/auth_codes: create or update AWS account(s) ${accounts.map((a) => a.acc_id).join(", ")}`,
+  async handler({ accounts }, { session, signal, config }) {
+    const body = accounts.map(({ acc_id, access_key, secret_key, secret_key_ref }) => {
+      const entry: Record<string, string> = { acc_id, access_key };
+      if (secret_key_ref !== undefined) {
+        const value = config.secrets.get(secret_key_ref);
+        if (value === undefined) {
+          const known = [...config.secrets.keys()];
+          throw new ToolInputError(
+            `secret_key_ref "${secret_key_ref}": INFRA_MCP_SECRET_${secret_key_ref} is not set in the server's environment. ` +
+              (known.length > 0
+                ? `Known names: ${known.join(", ")}.`
+                : "No INFRA_MCP_SECRET_* variables are set.") +
+              " Nothing was sent.",
+          );
+        }
+        entry.secret_key = value;
+      } else if (secret_key !== undefined) {
+        entry.secret_key = secret_key;
+      }
+      return entry;
+    });
+    await session.request({ method: "PUT", path: `${NETPROFILER_AWS_BASE}/auth_codes`, json: body, signal });
+    const ids = accounts.map((a) => a.acc_id);
+    return {
+      ok: true,
+      acc_ids: ids,
+      summary: `Stored ${ids.length} AWS account(s). Run netprofiler_sync_aws_accounts to collect from them now.`,
+    };
+  },
+});
+
+const deleteAccountsTool = defineTool({
+  name: "netprofiler_delete_aws_accounts",
+  service: "netprofiler",
+  title: "Delete NetProfiler AWS accounts",
+  description: "Removes AWS accounts from NetProfiler; it stops collecting from them.",
+  input: { acc_ids: z.array(z.string().min(1)).min(1).describe("acc_id values to delete") },
+  output: { ...DONE, acc_ids: z.array(z.string()) },
+  annotations: DESTRUCTIVE,
+  preview: ({ acc_ids }, { session }) =>
+    `DELETE ${session.baseUrl}${NETPROFILER_AWS_BASE}/auth_codes: delete AWS account(s) ${acc_ids.join(", ")}`,
+  async handler({ acc_ids }, { session, signal }) {
+    const json = acc_ids.map((acc_id) => ({ acc_id }));
+    await session.request({ method: "DELETE", path: `${NETPROFILER_AWS_BASE}/auth_codes`, json, signal });
+    return { ok: true, acc_ids, summary: `Deleted ${acc_ids.length} AWS account(s).` };
+  },
+});
+
+const syncTool = defineTool({
+  name: "netprofiler_sync_aws_accounts",
+  service: "netprofiler",
+  title: "Sync NetProfiler AWS accounts",
+  description: "Starts a sync of all AWS accounts. Follow with netprofiler_get_aws_status.",
+  input: {},
+  output: DONE,
+  annotations: MUTATING,
+  preview: () => `POST ${NETPROFILER_AWS_BASE}/sync: sync all AWS accounts`,
+  async handler(_args, { session, signal }) {
+    await session.request({ method: "POST", path: `${NETPROFILER_AWS_BASE}/sync`, signal });
+    return { ok: true, summary: "Sync requested. Check progress with netprofiler_get_aws_status." };
+  },
+});
+
+const setSyncTool = defineTool({
+  name: "netprofiler_set_aws_sync",
+  service: "netprofiler",
+  title: "Enable or disable NetProfiler AWS sync",
+  description: "Enables or disables synchronisation of all AWS accounts.",
+  input: { status: z.enum(["ENABLED", "DISABLED"]).describe("New sync status") },
+  output: DONE,
+  annotations: { ...MUTATING, idempotent: true },
+  preview: ({ status }) => `PUT ${NETPROFILER_AWS_BASE}/sync/status: set AWS sync to ${status}`,
+  async handler({ status }, { session, signal }) {
+    await session.request({
+      method: "PUT",
+      path: `${NETPROFILER_AWS_BASE}/sync/status`,
+      json: { status },
+      signal,
+    });
+    return { ok: true, summary: `AWS sync is now ${status}.` };
+  },
+});
+
+export const netprofilerTools: ToolDefinition[] = [
+  statusTool,
+  listAccountsTool,
+  putAccountsTool,
+  deleteAccountsTool,
+  syncTool,
+  setSyncTool,
+];
