@@ -18,19 +18,24 @@ export type LogSink = (level: LogLevel, message: string) => void;
  * Logs to stderr only: stdout belongs to JSON-RPC. Every line goes through the redactor, so a token that
  * slipped into an upstream error text never reaches a log.
  */
-export function createLogger(level: LogLevel, redactor: Redactor, sinks: LogSink[] = []): Logger {
+export function createLogger(
+  level: LogLevel,
+  redactor: Redactor,
+  sinks: LogSink[] = [],
+  write: (line: string) => void = (line) => process.stderr.write(line),
+): Logger {
   const threshold = RANK[level];
-  const write = (at: LogLevel, message: string) => {
+  const log = (at: LogLevel, message: string) => {
     if (RANK[at] > threshold) return;
     const clean = redactor.scrub(message);
-    process.stderr.write(`${new Date().toISOString()} ${at.toUpperCase()} ${clean}\n`);
+    write(`${new Date().toISOString()} ${at.toUpperCase()} ${clean}\n`);
     for (const sink of sinks) sink(at, clean);
   };
   return {
-    error: (message) => write("error", message),
-    warn: (message) => write("warn", message),
-    info: (message) => write("info", message),
-    debug: (message) => write("debug", message),
+    error: (message) => log("error", message),
+    warn: (message) => log("warn", message),
+    info: (message) => log("info", message),
+    debug: (message) => log("debug", message),
     enabled: (at) => RANK[at] <= threshold,
   };
 }

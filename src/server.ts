@@ -26,13 +26,15 @@ export interface Runtime extends InvokeDeps {
 
 export interface RuntimeOptions {
   logger?: Logger;
+  /** Where log lines go (default stderr); tests capture them to prove nothing secret is logged. */
+  writeLog?: (line: string) => void;
   /** Pre-built sessions (tests inject emulator-backed ones); default: from the configuration. */
   sessions?: Map<string, Session>;
 }
 
 export function createRuntime(config: Config, options: RuntimeOptions = {}): Runtime {
   const redactor = new Redactor(configSecrets(config));
-  const logger = options.logger ?? createLogger(config.logLevel, redactor);
+  const logger = options.logger ?? createLogger(config.logLevel, redactor, [], options.writeLog);
   const sessions = options.sessions ?? createSessions(config, redactor, logger);
   return {
     config,

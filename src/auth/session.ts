@@ -139,6 +139,7 @@ export class Session {
   #pendingLogin: Promise<Credential> | undefined;
   #logins = 0;
   #lastError: string | undefined;
+  #idleTimeoutMs: number | undefined;
 
   constructor(options: SessionOptions) {
     this.#options = options;
@@ -146,6 +147,7 @@ export class Session {
     this.profile = options.profile;
     this.strategy = options.strategy;
     this.#now = options.now ?? Date.now;
+    this.#idleTimeoutMs = options.profile.idleTimeoutMs;
     this.#http = ky.create({
       prefixUrl: this.baseUrl,
       fetch: createFetch(options.tls),
@@ -211,6 +213,15 @@ export class Session {
     return state;
   }
 
+  /**
+   * Adopts the upstream's new idle limit after a tool changed it (DCImanager `token_ttl`), so the session
+   * keeps logging in before the upstream drops its credential. A session whose credential never idles out
+   * (no `idleTimeoutMs` in its profile, e.g. a long-lived token) keeps none.
+   */
+  setIdleTimeout(ms: number): void {
+    if (this.#idleTimeoutMs !== undefined) this.#idleTimeoutMs = ms;
+  }
+
   /** Drops the credential so the next call logs in (used by tests and after logout). */
   invalidate(): void {
     this.#credential = undefined;
@@ -241,7 +252,7 @@ export class Session {
       const margin = Math.min(REFRESH_MARGIN_MS, (expiresAt - held.obtainedAt) / 10);
       if (now >= expiresAt - margin) return true;
     }
-    const idle = this.profile.idleTimeoutMs;
+    const idle = this.#idleTimeoutMs;
     if (idle !== undefined && now - held.lastUsedAt >= idle - Math.min(REFRESH_MARGIN_MS, idle / 10))
       return true;
     return false;
@@ -331,6 +342,8 @@ export class Session {
         // Stop when the upstream asks us to wait longer than the call has left: better a clear error now
         // than a timeout later.
         shouldRetry: ({ error }) => {
+          // A certificate problem will not heal by itself.
+          if (isTlsFailure(error)) return false;
           const retryAfterMs =
             error instanceof HTTPError ? parseRetryAfter(error.response.headers) : undefined;
           if (retryAfterMs !== undefined && this.#now() + retryAfterMs >= deadline) return false;
@@ -440,6 +453,11 @@ async function readBody(response: Response): Promise<unknown> {
   return text;
 }
 
+function isTlsFailure(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS|SSL/i.test(`${cause?.code ?? ""} ${cause?.message ?? ""}`);
+}
+
 function networkError(
   where: { service: string; method: string; path: string },
   error: unknown,
@@ -448,7 +466,7 @@ function networkError(
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const code = cause?.code ?? "";
   const reason = cause?.message ?? (error instanceof Error ? error.message : String(error));
-  const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS|SSL/i.test(code + reason);
+  const tls = isTlsFailure(error);
   const prefix = where.service.toUpperCase().replace(/_.*/, "");
   return new UpstreamError(
     {

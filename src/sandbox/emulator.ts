@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 
 /** One request as the emulator saw it, for tests to assert on. */
@@ -49,15 +50,17 @@ export abstract class Emulator {
     return this.#url;
   }
 
-  async start(port = 0, host = "127.0.0.1"): Promise<string> {
-    const server = createServer((req, res) => void this.#serve(req, res));
+  /** Listens on loopback; with `tls` it serves HTTPS with that key and certificate (TLS option tests). */
+  async start(port = 0, host = "127.0.0.1", tls?: { key: string; cert: string }): Promise<string> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.#serve(req, res);
+    const server: Server = tls ? createTlsServer(tls, handler) : createServer(handler);
     server.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, host, () => resolve());
     });
     this.#server = server;
-    this.#url = `http://${host}:${(server.address() as AddressInfo).port}`;
+    this.#url = `${tls ? "https" : "http"}://${host}:${(server.address() as AddressInfo).port}`;
     return this.#url;
   }
 

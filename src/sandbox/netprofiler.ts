@@ -97,6 +97,11 @@ export class NetprofilerEmulator extends Emulator {
     return this.#accounts.get(accId)?.secret_key;
   }
 
+  /** Tokens issued so far (tests use them as canaries that must never reach the conversation). */
+  issuedTokens(): string[] {
+    return [...this.#tokens.keys()];
+  }
+
   accountIds(): string[] {
     return [...this.#accounts.keys()];
   }
@@ -111,6 +116,8 @@ export class NetprofilerEmulator extends Emulator {
     if (status === 503)
       return { error_id: "SERVICE_UNAVAILABLE", error_text: "Service is temporarily unavailable" };
     if (status === 429) return { error_id: "TOO_MANY_REQUESTS", error_text: "Too many requests" };
+    if (status === 401)
+      return { error_id: "AUTH_REQUIRED", error_text: "The requested resource requires authentication" };
     return { error_id: "INTERNAL_ERROR", error_text: "Internal server error" };
   }
 

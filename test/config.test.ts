@@ -1,0 +1,145 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, configSecrets, loadConfig } from "../src/config.js";
+
+const NP = { NETPROFILER_URL: "https://np.example.com", NETPROFILER_ACCESS_CODE: "code-123456" };
+
+function problems(env: Record<string, string>, flags = {}): string[] {
+  try {
+    loadConfig(env, flags, { readFile: () => "PEM" });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems.map((p) => `${p.variable}: ${p.problem}`);
+  }
+  return [];
+}
+
+describe("configuration", () => {
+  it("has sensible defaults and enables only configured services", () => {
+    const config = loadConfig(NP);
+    expect(config).toMatchObject({
+      readOnly: false,
+      confirm: "destructive",
+      timeoutMs: 30_000,
+      maxOutputChars: 20_000,
+      logLevel: "warn",
+    });
+    expect([...config.toolsets]).toEqual(["netprofiler"]);
+    expect(config.netprofiler).toEqual({
+      url: "https://np.example.com",
+      auth: { kind: "oauth", accessCode: "code-123456" },
+      tls: { insecure: false },
+    });
+    expect(config.dci).toBeUndefined();
+  });
+
+  it("reads the cookie and basic modes, TLS options and secrets", () => {
+    const config = loadConfig(
+      {
+        NETPROFILER_URL: "https://np.example.com/",
+        NETPROFILER_USERNAME: "admin",
+        NETPROFILER_PASSWORD: "pw-123456",
+        NETPROFILER_AUTH: "basic",
+        NETPROFILER_TLS_INSECURE: "true",
+        NETPROFILER_CA_FILE: "/ca.pem",
+        INFRA_MCP_SECRET_AWS_PROD: "s3cr3t-value",
+      },
+      {},
+      { readFile: (path) => `PEM from ${path}` },
+    );
+    expect(config.netprofiler).toEqual({
+      url: "https://np.example.com",
+      auth: { kind: "basic", username: "admin", password: "pw-123456" },
+      tls: { insecure: true, ca: "PEM from /ca.pem", caFile: "/ca.pem" },
+    });
+    expect(config.secrets.get("AWS_PROD")).toBe("s3cr3t-value");
+    expect(configSecrets(config)).toEqual(expect.arrayContaining(["s3cr3t-value", "pw-123456"]));
+  });
+
+  it("collects every problem, naming the variable, with an example", () => {
+    try {
+      loadConfig({
+        NETPROFILER_USERNAME: "admin",
+        DCI_URL: "not a url",
+        DCI_TOKEN: "t",
+        INFRA_MCP_TIMEOUT_MS: "soon",
+        INFRA_MCP_CONFIRM: "always",
+        INFRA_MCP_TOOLSETS: "dci,storage",
+      });
+      expect.unreachable();
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain("NETPROFILER_URL: missing, but NETPROFILER_USERNAME is set");
+      expect(message).toContain('DCI_URL: "not a url" is not an http(s) URL');
+      expect(message).toContain('INFRA_MCP_TIMEOUT_MS: "soon" is not a whole number');
+      expect(message).toContain('INFRA_MCP_CONFIRM: "always" is not one of destructive, mutating, off');
+      expect(message).toContain('INFRA_MCP_TOOLSETS: unknown toolset "storage"');
+      expect(message.match(/example: /g)?.length).toBe((error as ConfigError).problems.length);
+    }
+  });
+
+  it("treats partial NetProfiler credentials as errors", () => {
+    expect(problems({ NETPROFILER_URL: "https://np", NETPROFILER_USERNAME: "admin" })).toEqual([
+      "NETPROFILER_PASSWORD: missing: NetProfiler needs NETPROFILER_ACCESS_CODE, or NETPROFILER_USERNAME with NETPROFILER_PASSWORD",
+    ]);
+    expect(problems({ ...NP, NETPROFILER_USERNAME: "admin", NETPROFILER_PASSWORD: "x" })[0]).toContain(
+      "choose one way to log in",
+    );
+    expect(problems({ NETPROFILER_URL: "https://np" })[0]).toContain("NETPROFILER_USERNAME");
+  });
+
+  it("requires exactly one way to log in to DCImanager", () => {
+    expect(problems({ DCI_URL: "https://dci" })[0]).toContain("no credentials");
+    expect(problems({ DCI_URL: "https://dci", DCI_TOKEN: "a", DCI_LOGIN_KEY: "b" })[0]).toContain(
+      "more than one",
+    );
+    expect(problems({ DCI_URL: "https://dci", DCI_EMAIL: "a@b.c" })[0]).toContain("DCI_PASSWORD");
+    expect(loadConfig({ DCI_URL: "https://dci", DCI_LOGIN_KEY: "4-abc" }).dci?.auth).toEqual({
+      kind: "key",
+      key: "4-abc",
+    });
+  });
+
+  it("narrows toolsets by flag or variable, and rejects a requested but unconfigured one", () => {
+    const both = { ...NP, DCI_URL: "https://dci", DCI_TOKEN: "tok-123456" };
+    expect([...loadConfig(both, { toolsets: "dci" }).toolsets]).toEqual(["dci"]);
+    expect(loadConfig(both, { toolsets: "dci" }).netprofiler).toBeUndefined();
+    expect([...loadConfig({ ...both, INFRA_MCP_TOOLSETS: "all" }).toolsets].sort()).toEqual([
+      "dci",
+      "netprofiler",
+    ]);
+    expect(problems(NP, { toolsets: "dci" })[0]).toContain(
+      '--toolsets: toolset "dci" is requested but DCI_URL is not set',
+    );
+  });
+
+  it("reads read-only from the flag or the variable, and rejects a non-boolean", () => {
+    expect(loadConfig(NP, { readOnly: true }).readOnly).toBe(true);
+    expect(loadConfig({ ...NP, INFRA_MCP_READ_ONLY: "TRUE" }).readOnly).toBe(true);
+    expect(problems({ ...NP, INFRA_MCP_READ_ONLY: "maybe" })[0]).toContain('"maybe" is not a boolean');
+  });
+
+  it("reports an unreadable CA file", () => {
+    const result = (() => {
+      try {
+        loadConfig({ ...NP, NETPROFILER_CA_FILE: "/nonexistent/ca.pem" });
+        return "loaded";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(result).toContain('NETPROFILER_CA_FILE: cannot read "/nonexistent/ca.pem" (ENOENT)');
+  });
+
+  it("warns about configured services this build does not have, and ignores them", () => {
+    const warnings: string[] = [];
+    const config = loadConfig(
+      { ...NP, OVC_URL: "https://ovc", OVC_JWT: "jwt" },
+      {},
+      { warn: (m) => warnings.push(m) },
+    );
+    expect([...config.toolsets]).toEqual(["netprofiler"]);
+    expect(warnings).toEqual([
+      "infra-mcp: ovc is configured but not available in this version; it is ignored.",
+    ]);
+  });
+});

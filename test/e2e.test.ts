@@ -1,0 +1,132 @@
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const cli = join(root, "dist", "cli.js");
+
+beforeAll(() => {
+  // npm test builds first; a bare `vitest` run may not have.
+  if (!existsSync(cli))
+    execFileSync(
+      process.execPath,
+      [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+      { cwd: root },
+    );
+});
+
+/** Only PATH and the given variables: the developer's own environment must not leak into the test. */
+function run(args: string[], env: Record<string, string> = {}, cwd = root): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [cli, ...args], { cwd, env: { PATH: process.env.PATH ?? "", ...env } });
+}
+
+function finished(
+  child: ChildProcessWithoutNullStreams,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+describe("the built binary over stdio", () => {
+  it("writes nothing but JSON-RPC to stdout, through a whole session against the sandbox", async () => {
+    const child = run(["--sandbox"], { INFRA_MCP_LOG_LEVEL: "debug" });
+    const done = finished(child);
+    const lines: string[] = [];
+    let buffer = "";
+    const waiters = new Map<number, (message: Record<string, unknown>) => void>();
+    child.stdout.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString("utf8");
+      let newline = buffer.indexOf("\n");
+      while (newline >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        lines.push(line);
+        try {
+          const message = JSON.parse(line) as { id?: number };
+          if (typeof message.id === "number") waiters.get(message.id)?.(message);
+        } catch {
+          // Checked below: every line must parse.
+        }
+        newline = buffer.indexOf("\n");
+      }
+    });
+    let nextId = 1;
+    const request = (method: string, params: unknown) =>
+      new Promise<Record<string, unknown>>((resolve) => {
+        const id = nextId++;
+        waiters.set(id, resolve);
+        child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`);
+      });
+
+    const init = await request("initialize", {
+      protocolVersion: "2025-11-25",
+      capabilities: {},
+      clientInfo: { name: "e2e", version: "1" },
+    });
+    expect(init.result).toMatchObject({ serverInfo: { name: "infra-mcp" } });
+    child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
+    const list = (await request("tools/list", {})) as { result: { tools: { name: string }[] } };
+    expect(list.result.tools.map((t) => t.name)).toContain("netprofiler_get_aws_status");
+    const status = (await request("tools/call", { name: "infra_status", arguments: { check: true } })) as {
+      result: { structuredContent: { services: { check: { ok: boolean } }[] } };
+    };
+    expect(status.result.structuredContent.services.every((s) => s.check.ok)).toBe(true);
+    const failed = (await request("tools/call", {
+      name: "infra_api_get",
+      arguments: { service: "netprofiler", path: "/nope" },
+    })) as { result: { isError: boolean } };
+    expect(failed.result.isError).toBe(true);
+    child.stdin.end();
+    const { code, stderr } = await done;
+
+    expect(code).toBe(0);
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    for (const line of lines) {
+      const message = JSON.parse(line) as { jsonrpc?: string };
+      expect(message.jsonrpc).toBe("2.0");
+    }
+    // Debug logs went to stderr, and they are there.
+    expect(stderr).toContain("DEBUG");
+  });
+
+  it("exits 2 with one readable block on stderr for a bad configuration", async () => {
+    const { code, stdout, stderr } = await finished(
+      run([], { NETPROFILER_URL: "https://np.example.com", DCI_TOKEN: "x", INFRA_MCP_TIMEOUT_MS: "later" }),
+    );
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toContain("infra-mcp: the configuration has problems:");
+    expect(stderr).toContain("NETPROFILER_USERNAME");
+    expect(stderr).toContain("DCI_URL: missing, but DCI_TOKEN is set");
+    expect(stderr).toContain("INFRA_MCP_TIMEOUT_MS");
+    expect(stderr).toContain("example:");
+  });
+
+  it("reads --env-file and reports an unknown flag or toolset with status 2", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "infra-mcp-"));
+    const envFile = join(dir, "custom.env");
+    writeFileSync(envFile, "NETPROFILER_URL=https://np.example.com\nNETPROFILER_AUTH=sometimes\n");
+    const fromFile = await finished(run(["--env-file", envFile]));
+    expect(fromFile.code).toBe(2);
+    expect(fromFile.stderr).toContain('NETPROFILER_AUTH: "sometimes" is not one of');
+
+    const unknownFlag = await finished(run(["--verbose"]));
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toContain("Unknown option '--verbose'");
+
+    const unknownToolset = await finished(run(["--sandbox", "--toolsets", "storage"]));
+    expect(unknownToolset.code).toBe(2);
+    expect(unknownToolset.stderr).toContain('--toolsets: unknown toolset "storage"');
+    expect(unknownToolset.stdout).toBe("");
+  });
+});

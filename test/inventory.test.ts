@@ -1,0 +1,91 @@
+import { readFileSync } from "node:fs";
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderToolTable, TABLE_END, TABLE_START } from "../src/tools/docs.js";
+import { allTools } from "../src/tools/index.js";
+import { type Harness, startHarness } from "./helpers.js";
+
+let harness: Harness;
+let tools: Tool[];
+
+beforeAll(async () => {
+  harness = await startHarness({ env: { INFRA_MCP_LOG_LEVEL: "error" } });
+  ({ tools } = await harness.client.listTools());
+});
+afterAll(async () => {
+  await harness.close();
+});
+
+describe("tool inventory", () => {
+  it("serves every tool of the enabled services", () => {
+    const enabled = allTools.filter((t) => t.service === "infra" || harness.config.toolsets.has(t.service));
+    expect(tools.map((t) => t.name)).toEqual(enabled.map((t) => t.name));
+    expect(new Set(tools.map((t) => t.name)).size).toBe(tools.length);
+  });
+
+  it("names are snake_case <service>_<verb>_<noun>, at most 64 characters", () => {
+    for (const tool of tools) {
+      expect(tool.name.length, tool.name).toBeLessThanOrEqual(64);
+      expect(tool.name, tool.name).toMatch(/^(infra|ssmcm|dci|squonk|ovc|netprofiler)(_[a-z0-9]+)+$/);
+    }
+  });
+
+  it("every tool has a title, a description and all four annotations", () => {
+    for (const tool of tools) {
+      expect(tool.title, tool.name).toBeTruthy();
+      expect(tool.description?.length, tool.name).toBeGreaterThan(20);
+      const annotations = tool.annotations ?? {};
+      for (const hint of ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const) {
+        expect(typeof annotations[hint], `${tool.name}.${hint}`).toBe("boolean");
+      }
+      if (annotations.readOnlyHint) expect(annotations.destructiveHint, tool.name).toBe(false);
+    }
+  });
+
+  it("every parameter is snake_case and described for the model", () => {
+    for (const tool of tools) {
+      for (const [name, schema] of Object.entries(tool.inputSchema.properties ?? {})) {
+        expect(name, `${tool.name}.${name}`).toMatch(/^[a-z][a-z0-9_]*$/);
+        expect((schema as { description?: string }).description, `${tool.name}.${name}`).toBeTruthy();
+      }
+    }
+  });
+
+  it("tools that can need confirmation accept confirmation_token; read-only tools do not", () => {
+    for (const tool of tools) {
+      const accepts = "confirmation_token" in (tool.inputSchema.properties ?? {});
+      expect(accepts, tool.name).toBe(tool.annotations?.destructiveHint === true);
+    }
+  });
+
+  it("list tools take limit, offset and fields and return the list shape", () => {
+    const lists = tools.filter((t) => t.name.includes("_list_"));
+    expect(lists.length).toBeGreaterThan(0);
+    for (const tool of lists) {
+      expect(Object.keys(tool.inputSchema.properties ?? {}), tool.name).toEqual(
+        expect.arrayContaining(["limit", "offset", "fields"]),
+      );
+      expect(tool.outputSchema?.required, tool.name).toEqual(["items"]);
+    }
+  });
+
+  it("keeps tools/list compact", () => {
+    const bytes = JSON.stringify({ tools }).length;
+    // A regression guard, not the bench target: see `npm run bench` for the per-tool figures.
+    expect(bytes / tools.length).toBeLessThan(800);
+  });
+
+  it("matches the schema snapshot of every tool (update on purpose with vitest -u)", async () => {
+    for (const tool of tools) {
+      await expect(`${JSON.stringify(tool, null, 2)}\n`).toMatchFileSnapshot(
+        `__snapshots__/tools/${tool.name}.json`,
+      );
+    }
+  });
+
+  it("the README's tool table is generated from the definitions (run npm run docs)", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const block = readme.slice(readme.indexOf(TABLE_START), readme.indexOf(TABLE_END) + TABLE_END.length);
+    expect(block).toBe(renderToolTable(allTools));
+  });
+});

@@ -1,0 +1,358 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { NETPROFILER_SANDBOX } from "../src/sandbox/netprofiler.js";
+import { type Harness, startHarness, textOf } from "./helpers.js";
+
+const AWS = "/api/npm.aws_config/1.0";
+let harness: Harness | undefined;
+
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+/** The requests the tools made (logins excluded). */
+function apiRequests(h: Harness) {
+  return h.netprofiler.requests.filter((r) => r.path.startsWith(AWS));
+}
+
+function lastApiRequest(h: Harness) {
+  const requests = apiRequests(h);
+  return requests[requests.length - 1]!;
+}
+
+describe("netprofiler tools over a real MCP client (OAuth access code)", () => {
+  it("gets the AWS status with a bearer token obtained through the access-code grant", async () => {
+    harness = await startHarness();
+    const result = await harness.call("netprofiler_get_aws_status");
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ enabled: true, state: "SYNC_SUCCEEDED", error_id: 0 });
+    expect(JSON.parse(textOf(result))).toEqual(result.structuredContent);
+
+    const [login] = harness.netprofiler.requestsTo("/api/common/1.0/oauth/token");
+    expect(login?.method).toBe("POST");
+    expect(login?.contentType).toContain("application/x-www-form-urlencoded");
+    expect(login?.form?.grant_type).toBe("access_code");
+    const [header, code, signature] = (login?.form?.assertion ?? "").split(".");
+    expect(JSON.parse(Buffer.from(header!, "base64url").toString())).toEqual({ alg: "none" });
+    expect(code).toBe(harness.netprofiler.accessCode);
+    expect(signature).toBe("");
+    expect(login?.form?.state).toMatch(/^[0-9a-f]{24}$/);
+
+    const request = lastApiRequest(harness);
+    expect(request).toMatchObject({ method: "GET", path: `${AWS}/status`, body: "" });
+    expect(request.headers.authorization).toMatch(/^Bearer [0-9a-f]{48}$/);
+    expect(request.headers.accept).toBe("application/json");
+  });
+
+  it("lists accounts with fields, limit and offset, never showing secrets", async () => {
+    harness = await startHarness();
+    const all = await harness.call("netprofiler_list_aws_accounts");
+    expect(all.structuredContent).toEqual({
+      items: [
+        { access_key: "AKIAIOSFODNN7PRODEU1", acc_id: "prod-eu" },
+        { access_key: "AKIAIOSFODNN7PRODUS1", acc_id: "prod-us" },
+        { access_key: "AKIAIOSFODNN7STAGING", acc_id: "staging" },
+      ],
+      total: 3,
+    });
+    const page = await harness.call("netprofiler_list_aws_accounts", {
+      fields: ["acc_id"],
+      limit: 1,
+      offset: 1,
+    });
+    expect(page.structuredContent).toEqual({
+      items: [{ acc_id: "prod-us" }],
+      total: 3,
+      offset: 1,
+      next_offset: 2,
+    });
+    expect(lastApiRequest(harness)).toMatchObject({ method: "GET", path: `${AWS}/auth_codes` });
+    expect(textOf(all)).not.toContain("secret");
+  });
+
+  it("puts accounts with a literal secret and with secret_key_ref, sending one JSON array", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_SECRET_AWS_LAB: "lab-secret-from-env-0001" } });
+    const result = await harness.call("netprofiler_put_aws_accounts", {
+      accounts: [
+        { acc_id: "lab", access_key: "AKIALAB0000000000001", secret_key_ref: "AWS_LAB" },
+        { acc_id: "prod-eu", access_key: "AKIAIOSFODNN7PRODEU2", secret_key: "rotated-secret-value-01" },
+      ],
+    });
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ ok: true, acc_ids: ["lab", "prod-eu"] });
+    const request = lastApiRequest(harness);
+    expect(request.method).toBe("PUT");
+    expect(request.path).toBe(`${AWS}/auth_codes`);
+    expect(request.contentType).toContain("application/json");
+    expect(request.json).toEqual([
+      { acc_id: "lab", access_key: "AKIALAB0000000000001", secret_key: "lab-secret-from-env-0001" },
+      { acc_id: "prod-eu", access_key: "AKIAIOSFODNN7PRODEU2", secret_key: "rotated-secret-value-01" },
+    ]);
+    expect(harness.netprofiler.secretOf("lab")).toBe("lab-secret-from-env-0001");
+    // The secret never comes back into the conversation.
+    expect(textOf(result)).not.toContain("lab-secret-from-env-0001");
+  });
+
+  it("refuses an unknown secret_key_ref without sending anything, and reads no other variable", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_SECRET_KNOWN: "known-secret-000001" } });
+    process.env.NOT_A_SECRET_VARIABLE = "must-not-be-readable";
+    try {
+      for (const ref of ["MISSING", "NOT_A_SECRET_VARIABLE"]) {
+        const result = await harness.call("netprofiler_put_aws_accounts", {
+          accounts: [{ acc_id: "x", access_key: "AKIAX", secret_key_ref: ref }],
+        });
+        expect(result.isError).toBe(true);
+        expect(textOf(result)).toContain(`INFRA_MCP_SECRET_${ref} is not set`);
+        expect(textOf(result)).toContain("Known names: KNOWN");
+        expect(textOf(result)).not.toContain("must-not-be-readable");
+      }
+      expect(apiRequests(harness)).toHaveLength(0);
+    } finally {
+      delete process.env.NOT_A_SECRET_VARIABLE;
+    }
+  });
+
+  it("syncs (POST without a body) and the status moves to SYNC_INITIALIZING", async () => {
+    harness = await startHarness();
+    harness.netprofiler.syncDurationMs = 60_000;
+    const result = await harness.call("netprofiler_sync_aws_accounts");
+    expect(result.structuredContent).toMatchObject({ ok: true });
+    const request = lastApiRequest(harness);
+    expect(request).toMatchObject({ method: "POST", path: `${AWS}/sync`, body: "" });
+    const status = await harness.call("netprofiler_get_aws_status");
+    expect(status.structuredContent).toMatchObject({ state: "SYNC_INITIALIZING" });
+  });
+
+  it("sets the sync status with a JSON body", async () => {
+    harness = await startHarness();
+    const result = await harness.call("netprofiler_set_aws_sync", { status: "DISABLED" });
+    expect(result.structuredContent).toMatchObject({ ok: true, summary: "AWS sync is now DISABLED." });
+    expect(lastApiRequest(harness)).toMatchObject({
+      method: "PUT",
+      path: `${AWS}/sync/status`,
+      json: { status: "DISABLED" },
+    });
+    expect(lastApiRequest(harness).contentType).toContain("application/json");
+    const status = await harness.call("netprofiler_get_aws_status");
+    expect(status.structuredContent).toMatchObject({ enabled: false, state: "SYNC_DISABLED" });
+  });
+
+  it("deletes accounts after confirmation with DELETE and a JSON array body", async () => {
+    harness = await startHarness();
+    const args = { acc_ids: ["staging", "prod-us"] };
+    const first = await harness.call("netprofiler_delete_aws_accounts", args);
+    const token = (first.structuredContent as { confirmation_token: string }).confirmation_token;
+    expect(apiRequests(harness)).toHaveLength(0);
+    const result = await harness.call("netprofiler_delete_aws_accounts", {
+      ...args,
+      confirmation_token: token,
+    });
+    expect(result.structuredContent).toMatchObject({ ok: true, acc_ids: ["staging", "prod-us"] });
+    const request = lastApiRequest(harness);
+    expect(request).toMatchObject({ method: "DELETE", path: `${AWS}/auth_codes` });
+    expect(request.contentType).toContain("application/json");
+    expect(request.json).toEqual([{ acc_id: "staging" }, { acc_id: "prod-us" }]);
+    expect(harness.netprofiler.accountIds()).toEqual(["prod-eu"]);
+  });
+});
+
+describe("netprofiler login modes", () => {
+  it("logs in with a session cookie and sends Cookie: SESSID=...", async () => {
+    harness = await startHarness({
+      env: {
+        NETPROFILER_ACCESS_CODE: "",
+        NETPROFILER_USERNAME: NETPROFILER_SANDBOX.username,
+        NETPROFILER_PASSWORD: NETPROFILER_SANDBOX.password,
+      },
+    });
+    const result = await harness.call("netprofiler_get_aws_status");
+    expect(result.isError).toBeFalsy();
+    const [login] = harness.netprofiler.requestsTo("/api/common/1.0/login");
+    expect(login).toMatchObject({
+      method: "POST",
+      json: { username: NETPROFILER_SANDBOX.username, password: NETPROFILER_SANDBOX.password },
+    });
+    expect(login?.contentType).toContain("application/json");
+    const request = lastApiRequest(harness);
+    expect(request.headers.cookie).toMatch(/^SESSID=[0-9a-f]{64}$/);
+    expect(request.headers.authorization).toBeUndefined();
+  });
+
+  it("uses Basic with NETPROFILER_AUTH=basic and makes no login request", async () => {
+    harness = await startHarness({
+      env: {
+        NETPROFILER_ACCESS_CODE: "",
+        NETPROFILER_AUTH: "basic",
+        NETPROFILER_USERNAME: NETPROFILER_SANDBOX.username,
+        NETPROFILER_PASSWORD: NETPROFILER_SANDBOX.password,
+      },
+    });
+    await harness.call("netprofiler_list_aws_accounts");
+    const expected = Buffer.from(`${NETPROFILER_SANDBOX.username}:${NETPROFILER_SANDBOX.password}`).toString(
+      "base64",
+    );
+    expect(lastApiRequest(harness).headers.authorization).toBe(`Basic ${expected}`);
+    expect(harness.netprofiler.requestsTo("/api/common/1.0/")).toHaveLength(0);
+  });
+
+  it("reports a wrong password as a login failure with the upstream id and what to fix", async () => {
+    harness = await startHarness({
+      env: {
+        NETPROFILER_ACCESS_CODE: "",
+        NETPROFILER_USERNAME: "admin",
+        NETPROFILER_PASSWORD: "wrong-password-123",
+      },
+    });
+    const result = await harness.call("netprofiler_get_aws_status");
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe(
+      "netprofiler login failed: POST /api/common/1.0/login -> 401 (error AUTH_INVALID_CREDENTIALS): " +
+        "Invalid username and/or password. Check NETPROFILER_USERNAME and NETPROFILER_PASSWORD.",
+    );
+    expect(apiRequests(harness)).toHaveLength(0);
+  });
+
+  it("reports an invalid access code with AUTH_INVALID_CODE and how to get a new one", async () => {
+    harness = await startHarness({ env: { NETPROFILER_ACCESS_CODE: "eyJub3QiOiJ2YWxpZCJ9" } });
+    const result = await harness.call("netprofiler_get_aws_status");
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain("POST /api/common/1.0/oauth/token -> 401 (error AUTH_INVALID_CODE)");
+    expect(textOf(result)).toContain("NETPROFILER_ACCESS_CODE");
+  });
+});
+
+describe("netprofiler session behaviour through the tools", () => {
+  it("logs in again once when the token expires mid-session", async () => {
+    harness = await startHarness();
+    await harness.call("netprofiler_get_aws_status");
+    expect(harness.netprofiler.logins).toBe(1);
+    harness.netprofiler.expireCredentials();
+    const result = await harness.call("netprofiler_list_aws_accounts");
+    expect(result.isError).toBeFalsy();
+    expect(harness.netprofiler.logins).toBe(2);
+    const calls = apiRequests(harness).map((r) => r.path);
+    // status, the refused list (AUTH_EXPIRED_TOKEN), the retried list.
+    expect(calls).toEqual([`${AWS}/status`, `${AWS}/auth_codes`, `${AWS}/auth_codes`]);
+  });
+
+  it("shares one login among 20 concurrent calls after expiry", async () => {
+    harness = await startHarness();
+    await harness.call("netprofiler_get_aws_status");
+    harness.netprofiler.expireCredentials();
+    const h = harness;
+    const results = await Promise.all(Array.from({ length: 20 }, () => h.call("netprofiler_get_aws_status")));
+    expect(results.every((r) => !r.isError)).toBe(true);
+    expect(harness.netprofiler.logins).toBe(2);
+  });
+
+  it("logs in before a known expiry instead of waiting to be refused", async () => {
+    // Only Date is faked: the session and the emulator share one clock, and I/O runs for real.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const h = await startHarness();
+      harness = h;
+      h.netprofiler.tokenLifetimeSeconds = 100;
+      await h.call("netprofiler_get_aws_status");
+      vi.setSystemTime(Date.now() + 89_000);
+      await h.call("netprofiler_get_aws_status");
+      expect(h.netprofiler.logins).toBe(1);
+      // Inside the refresh margin (a tenth of the life) but before the upstream would refuse.
+      vi.setSystemTime(Date.now() + 2_000);
+      await h.call("netprofiler_get_aws_status");
+      expect(h.netprofiler.logins).toBe(2);
+      // No request was refused: three calls, three upstream requests.
+      expect(apiRequests(h)).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("retries a GET after 503 and succeeds", async () => {
+    harness = await startHarness();
+    await harness.call("netprofiler_get_aws_status");
+    harness.netprofiler.failNext(2, 503);
+    const result = await harness.call("netprofiler_list_aws_accounts");
+    expect(result.isError).toBeFalsy();
+    const lists = apiRequests(harness).filter((r) => r.path === `${AWS}/auth_codes`);
+    expect(lists.map((r) => r.faulted)).toEqual([true, true, false]);
+  });
+
+  it("honours Retry-After on 429 and 503", async () => {
+    harness = await startHarness();
+    await harness.call("netprofiler_get_aws_status");
+    harness.netprofiler.failNext(1, 429, { retryAfterSeconds: 1 });
+    const started = Date.now();
+    const result = await harness.call("netprofiler_get_aws_status");
+    expect(result.isError).toBeFalsy();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
+  it("gives up at once when Retry-After exceeds the time the call has left", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_TIMEOUT_MS: "2000" } });
+    await harness.call("netprofiler_get_aws_status");
+    harness.netprofiler.failNext(1, 503, { retryAfterSeconds: 60 });
+    const started = Date.now();
+    const result = await harness.call("netprofiler_get_aws_status");
+    expect(result.isError).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(textOf(result)).toContain("GET /api/npm.aws_config/1.0/status -> 503 (error SERVICE_UNAVAILABLE)");
+  });
+
+  it("does not retry a PUT after 503: a write may have happened", async () => {
+    harness = await startHarness();
+    await harness.call("netprofiler_get_aws_status");
+    harness.netprofiler.failNext(1, 503, { methods: ["PUT"] });
+    const result = await harness.call("netprofiler_set_aws_sync", { status: "ENABLED" });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain("PUT /api/npm.aws_config/1.0/sync/status -> 503");
+    expect(apiRequests(harness).filter((r) => r.method === "PUT")).toHaveLength(1);
+  });
+
+  it("turns a 404 envelope into an actionable error text", async () => {
+    harness = await startHarness();
+    const result = await harness.call("infra_api_get", { service: "netprofiler", path: `${AWS}/missing` });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe(
+      `netprofiler GET ${AWS}/missing -> 404 (error RESOURCE_NOT_FOUND): ${AWS}/missing not found. ` +
+        "Check the path: the AWS integration resources are listed by infra_list_operations.",
+    );
+  });
+
+  it("turns a 400 envelope from a delete of an unknown account into an error text", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "off" } });
+    const result = await harness.call("netprofiler_delete_aws_accounts", { acc_ids: ["nope"] });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain(
+      "DELETE /api/npm.aws_config/1.0/auth_codes -> 404 (error RESOURCE_NOT_FOUND): nope not found",
+    );
+  });
+
+  it("reports a 401 that persists after one re-login, without looping", async () => {
+    harness = await startHarness();
+    await harness.call("netprofiler_get_aws_status");
+    harness.netprofiler.failNext(5, 401, { methods: ["GET"] });
+    const result = await harness.call("netprofiler_get_aws_status");
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe(
+      `netprofiler GET ${AWS}/status -> 401 (error AUTH_REQUIRED): The requested resource requires authentication. ` +
+        "Check the NETPROFILER_* credentials.",
+    );
+    // One re-login and one retry, then the answer is reported: first call, refused call, its one retry.
+    expect(harness.netprofiler.logins).toBe(2);
+    expect(apiRequests(harness)).toHaveLength(3);
+  });
+
+  it("rejects invalid arguments with a message naming the parameter, sending nothing", async () => {
+    harness = await startHarness();
+    const bad = await harness.call("netprofiler_set_aws_sync", { status: "MAYBE" });
+    expect(bad.isError).toBe(true);
+    expect(textOf(bad)).toMatch(/^Invalid arguments for netprofiler_set_aws_sync: status: /);
+    const unknown = await harness.call("netprofiler_get_aws_status", { verbose: true });
+    expect(textOf(unknown)).toContain("unknown parameter(s) verbose");
+    const both = await harness.call("netprofiler_put_aws_accounts", {
+      accounts: [{ acc_id: "a", access_key: "b", secret_key: "c", secret_key_ref: "D" }],
+    });
+    expect(textOf(both)).toContain("give secret_key or secret_key_ref, not both");
+    expect(harness.netprofiler.requests).toHaveLength(0);
+  });
+});

@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { type Harness, startHarness, textOf } from "./helpers.js";
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+function seed(h: Harness, count: number) {
+  h.netprofiler.seedAccounts(
+    Array.from({ length: count }, (_, i) => ({
+      acc_id: `acct-${String(i).padStart(4, "0")}`,
+      access_key: `AKIA${String(i).padStart(16, "0")}`,
+      secret_key: `secret-${i}-abcdefghij`,
+    })),
+  );
+}
+
+describe("result shaping", () => {
+  it("cuts a list between whole items at the output budget and says how to get the rest", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_MAX_OUTPUT_CHARS: "2000" } });
+    seed(harness, 300);
+    const first = await harness.call("netprofiler_list_aws_accounts");
+    const text = textOf(first);
+    expect(text.length).toBeLessThanOrEqual(2000);
+    const page = JSON.parse(text) as {
+      items: { acc_id: string }[];
+      total: number;
+      truncated: boolean;
+      next_offset: number;
+      note: string;
+    };
+    expect(page).toEqual(first.structuredContent);
+    expect(page.total).toBe(303);
+    expect(page.truncated).toBe(true);
+    expect(page.items.length).toBeGreaterThan(10);
+    expect(page.next_offset).toBe(page.items.length);
+    expect(page.note).toContain(`offset=${page.next_offset}`);
+    for (const item of page.items) expect(Object.keys(item).sort()).toEqual(["acc_id", "access_key"]);
+
+    const second = await harness.call("netprofiler_list_aws_accounts", {
+      offset: page.next_offset,
+      fields: ["acc_id"],
+    });
+    const next = second.structuredContent as { items: { acc_id: string }[]; offset: number };
+    expect(next.offset).toBe(page.next_offset);
+    expect(next.items[0]?.acc_id).not.toBe(page.items[0]?.acc_id);
+    // Fewer keys per item: more items fit in the same budget.
+    expect(next.items.length).toBeGreaterThan(page.items.length);
+  });
+
+  it("returns compact JSON text identical to structuredContent", async () => {
+    harness = await startHarness();
+    const result = await harness.call("netprofiler_list_aws_accounts", { limit: 2 });
+    expect(textOf(result)).toBe(JSON.stringify(result.structuredContent));
+    expect(textOf(result)).not.toContain("\n");
+    expect(result.structuredContent).toMatchObject({ total: 3, next_offset: 2 });
+  });
+
+  it("refuses a non-list result over the budget with advice, instead of cutting JSON", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_MAX_OUTPUT_CHARS: "500" } });
+    seed(harness, 50);
+    const result = await harness.call("infra_api_get", {
+      service: "netprofiler",
+      path: "/api/npm.aws_config/1.0/auth_codes",
+    });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(
+      /^infra_api_get produced \d+ characters, over the 500-character output budget/,
+    );
+  });
+
+  it("lists operations from the built-in catalogue, filtered", async () => {
+    harness = await startHarness();
+    const result = await harness.call("infra_list_operations", {
+      service: "netprofiler",
+      filter: "auth_codes",
+    });
+    const items = (result.structuredContent as { items: { method: string }[] }).items;
+    expect(items.map((op) => op.method)).toEqual(["GET", "PUT", "DELETE"]);
+    const disabled = await harness.call("infra_list_operations", { service: "ovc" });
+    expect(disabled.isError).toBe(true);
+    expect(textOf(disabled)).toContain("Service ovc is not enabled on this server");
+  });
+
+  it("sends any request through infra_api_call after confirmation, with the session's credentials", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "off" } });
+    const result = await harness.call("infra_api_call", {
+      service: "netprofiler",
+      method: "PUT",
+      path: "/api/npm.aws_config/1.0/sync/status",
+      body: { status: "DISABLED" },
+    });
+    expect(result.isError).toBeFalsy();
+    const request = harness.netprofiler.requests.at(-1)!;
+    expect(request).toMatchObject({
+      method: "PUT",
+      path: "/api/npm.aws_config/1.0/sync/status",
+      json: { status: "DISABLED" },
+    });
+    expect(request.headers.authorization).toMatch(/^Bearer /);
+    const escape = await harness.call("infra_api_get", {
+      service: "netprofiler",
+      path: "/api/../../etc/passwd",
+    });
+    expect(escape.isError).toBe(true);
+    expect(textOf(escape)).toContain("must not contain '..' segments");
+  });
+});

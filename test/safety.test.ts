@@ -1,0 +1,240 @@
+import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ConfirmationStore } from "../src/safety/confirm.js";
+import { REDACTED, Redactor } from "../src/safety/redact.js";
+import { type Harness, startHarness, textOf } from "./helpers.js";
+
+const AWS = "/api/npm.aws_config/1.0";
+let harness: Harness | undefined;
+
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+  vi.useRealTimers();
+});
+
+function mutatingRequests(h: Harness) {
+  return h.netprofiler.requests.filter((r) => r.path.startsWith(AWS) && r.method !== "GET");
+}
+
+describe("confirmation without elicitation: one-time tokens bound to the arguments", () => {
+  it("sends nothing on the first call and returns a preview with a token", async () => {
+    harness = await startHarness();
+    const result = await harness.call("netprofiler_delete_aws_accounts", { acc_ids: ["staging"] });
+    expect(result.isError).toBeFalsy();
+    const structured = result.structuredContent as Record<string, unknown>;
+    expect(structured).toMatchObject({ confirmation_required: true, expires_in_seconds: 300 });
+    expect(structured.preview).toContain("delete AWS account(s) staging");
+    expect(structured.confirmation_token).toMatch(/^[\w-]{22}$/);
+    expect(mutatingRequests(harness)).toHaveLength(0);
+    expect(harness.netprofiler.accountIds()).toContain("staging");
+  });
+
+  it("refuses a token used twice", async () => {
+    harness = await startHarness();
+    const args = { acc_ids: ["staging"] };
+    const first = await harness.call("netprofiler_delete_aws_accounts", args);
+    const token = (first.structuredContent as { confirmation_token: string }).confirmation_token;
+    const ok = await harness.call("netprofiler_delete_aws_accounts", { ...args, confirmation_token: token });
+    expect(ok.isError).toBeFalsy();
+    const again = await harness.call("netprofiler_delete_aws_accounts", {
+      ...args,
+      confirmation_token: token,
+    });
+    expect(again.isError).toBe(true);
+    expect(textOf(again)).toContain("unknown or was already used");
+    expect(mutatingRequests(harness)).toHaveLength(1);
+  });
+
+  it("refuses a token used with other arguments, and spends it", async () => {
+    harness = await startHarness();
+    const first = await harness.call("netprofiler_delete_aws_accounts", { acc_ids: ["staging"] });
+    const token = (first.structuredContent as { confirmation_token: string }).confirmation_token;
+    const other = await harness.call("netprofiler_delete_aws_accounts", {
+      acc_ids: ["prod-eu"],
+      confirmation_token: token,
+    });
+    expect(other.isError).toBe(true);
+    expect(textOf(other)).toContain("issued for netprofiler_delete_aws_accounts with other arguments");
+    const original = await harness.call("netprofiler_delete_aws_accounts", {
+      acc_ids: ["staging"],
+      confirmation_token: token,
+    });
+    expect(original.isError).toBe(true);
+    expect(mutatingRequests(harness)).toHaveLength(0);
+    expect(harness.netprofiler.accountIds()).toEqual(["prod-eu", "prod-us", "staging"]);
+  });
+
+  it("refuses a token from another tool", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "mutating" } });
+    const first = await harness.call("netprofiler_set_aws_sync", { status: "DISABLED" });
+    const token = (first.structuredContent as { confirmation_token: string }).confirmation_token;
+    const misuse = await harness.call("netprofiler_sync_aws_accounts", { confirmation_token: token });
+    expect(misuse.isError).toBe(true);
+    expect(mutatingRequests(harness)).toHaveLength(0);
+  });
+
+  it("refuses an expired token", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    harness = await startHarness();
+    const args = { acc_ids: ["staging"] };
+    const first = await harness.call("netprofiler_delete_aws_accounts", args);
+    const token = (first.structuredContent as { confirmation_token: string }).confirmation_token;
+    vi.setSystemTime(Date.now() + 5 * 60_000 + 1);
+    const late = await harness.call("netprofiler_delete_aws_accounts", {
+      ...args,
+      confirmation_token: token,
+    });
+    expect(late.isError).toBe(true);
+    expect(textOf(late)).toContain("expired");
+    expect(mutatingRequests(harness)).toHaveLength(0);
+  });
+
+  it("binds tokens to canonical arguments (key order does not matter)", () => {
+    const store = new ConfirmationStore(() => 0);
+    const { token } = store.issue("t", { a: 1, b: { c: 2, d: 3 } });
+    expect(store.redeem(token, "t", { b: { d: 3, c: 2 }, a: 1 })).toEqual({ ok: true });
+  });
+
+  it("asks for confirmation of mutating tools with INFRA_MCP_CONFIRM=mutating, and none with off", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "mutating" } });
+    const gated = await harness.call("netprofiler_sync_aws_accounts");
+    expect(gated.structuredContent).toMatchObject({ confirmation_required: true });
+    expect(mutatingRequests(harness)).toHaveLength(0);
+    await harness.close();
+
+    harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "off" } });
+    const direct = await harness.call("netprofiler_delete_aws_accounts", { acc_ids: ["staging"] });
+    expect(direct.structuredContent).toMatchObject({ ok: true });
+    const { tools } = await harness.client.listTools();
+    expect(tools.some((tool) => "confirmation_token" in (tool.inputSchema.properties ?? {}))).toBe(false);
+  });
+});
+
+describe("confirmation with elicitation", () => {
+  function withElicitation(answer: {
+    action: "accept" | "decline" | "cancel";
+    content?: Record<string, unknown>;
+  }) {
+    const asked: string[] = [];
+    return {
+      asked,
+      options: {
+        capabilities: { capabilities: { elicitation: { form: {} } } },
+        prepareClient: (client: Harness["client"]) => {
+          client.setRequestHandler(ElicitRequestSchema, async (request) => {
+            asked.push(request.params.message);
+            return answer;
+          });
+        },
+      },
+    };
+  }
+
+  it("asks the user and acts in one call when they accept", async () => {
+    const { asked, options } = withElicitation({ action: "accept", content: { confirm: true } });
+    harness = await startHarness(options);
+    const result = await harness.call("netprofiler_delete_aws_accounts", { acc_ids: ["staging"] });
+    expect(result.structuredContent).toMatchObject({ ok: true, acc_ids: ["staging"] });
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toContain("delete AWS account(s) staging");
+    expect(mutatingRequests(harness)).toHaveLength(1);
+  });
+
+  it.each([
+    { action: "decline" as const, word: "declined" },
+    { action: "cancel" as const, word: "cancelled" },
+    { action: "accept" as const, content: { confirm: false }, word: "declined" },
+  ])("sends nothing when the user answers $action $content", async ({ action, content, word }) => {
+    const { options } = withElicitation(content ? { action, content } : { action });
+    harness = await startHarness(options);
+    const result = await harness.call("netprofiler_delete_aws_accounts", { acc_ids: ["staging"] });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe(`The user ${word}; nothing was done.`);
+    expect(mutatingRequests(harness)).toHaveLength(0);
+  });
+});
+
+describe("read-only mode", () => {
+  it("lists only read-only tools and serves reads", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_READ_ONLY: "true" } });
+    const { tools } = await harness.client.listTools();
+    expect(tools.length).toBeGreaterThan(0);
+    expect(tools.every((tool) => tool.annotations?.readOnlyHint === true)).toBe(true);
+    const names = tools.map((tool) => tool.name);
+    expect(names).toContain("netprofiler_list_aws_accounts");
+    expect(names).not.toContain("netprofiler_delete_aws_accounts");
+    expect(names).not.toContain("infra_api_call");
+    const read = await harness.call("netprofiler_get_aws_status");
+    expect(read.isError).toBeFalsy();
+  });
+
+  it("refuses a hidden mutating tool as unknown, and the session refuses any non-GET", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_READ_ONLY: "true" } });
+    await expect(harness.call("netprofiler_sync_aws_accounts")).rejects.toThrow(/Unknown tool/);
+    const session = harness.runtime.sessions.get("netprofiler")!;
+    await expect(session.request({ method: "POST", path: `${AWS}/sync` })).rejects.toThrow(/Read-only mode/);
+    await expect(session.request({ method: "DELETE", path: `${AWS}/auth_codes`, json: [] })).rejects.toThrow(
+      /was not sent/,
+    );
+    expect(mutatingRequests(harness)).toHaveLength(0);
+  });
+});
+
+describe("secrets never reach a result, an error or a log", () => {
+  const CANARY = "canary-secret-7f3a9c2e";
+
+  it("scrubs the access code, live tokens and INFRA_MCP_SECRET_* values everywhere", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_SECRET_CANARY: CANARY, INFRA_MCP_CONFIRM: "off" } });
+    const h = harness;
+    await h.call("netprofiler_get_aws_status");
+    const [liveToken] = h.netprofiler.issuedTokens();
+    const canaries = [CANARY, h.netprofiler.accessCode, liveToken!];
+    const texts: string[] = [];
+    const record = async (name: string, args: Record<string, unknown> = {}) => {
+      const result = await h.call(name, args);
+      texts.push(textOf(result), JSON.stringify(result.structuredContent ?? null));
+      return result;
+    };
+
+    // An upstream error that echoes the path, with each canary in it.
+    for (const canary of canaries) {
+      const result = await record("infra_api_get", { service: "netprofiler", path: `${AWS}/${canary}` });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toContain(REDACTED);
+    }
+    // A stored value that comes back in a list, and a secret sent by reference.
+    await record("netprofiler_put_aws_accounts", {
+      accounts: [{ acc_id: `lab-${CANARY}`, access_key: "AKIALAB", secret_key_ref: "CANARY" }],
+    });
+    const list = await record("netprofiler_list_aws_accounts");
+    expect(JSON.stringify(list.structuredContent)).toContain(`lab-${REDACTED}`);
+    await record("infra_status", { check: true });
+    // A refused login whose error could quote the credential.
+    h.netprofiler.expireCredentials();
+    await record("netprofiler_get_aws_status");
+
+    const everything = [...texts, ...h.logs].join("\n");
+    expect(h.logs.length).toBeGreaterThan(0);
+    for (const canary of canaries) expect(everything).not.toContain(canary);
+  });
+
+  it("masks secret fields in upstream data, except where the tool reveals them", () => {
+    const redactor = new Redactor(["configured-password-1"]);
+    const value = redactor.value({
+      name: "x",
+      password: "p4ss",
+      nested: [{ token: "abc", access_token: "def", note: "uses configured-password-1" }],
+      session_key: "",
+      key: "visible",
+    });
+    expect(value).toEqual({
+      name: "x",
+      password: REDACTED,
+      nested: [{ token: REDACTED, access_token: REDACTED, note: `uses ${REDACTED}` }],
+      session_key: "",
+      key: "visible",
+    });
+    expect(redactor.value({ token: "t0ken" }, new Set(["token"]))).toEqual({ token: "t0ken" });
+  });
+});

@@ -1,0 +1,242 @@
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { createServer, type Server } from "node:net";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createBasicAuth } from "../src/auth/netprofiler.js";
+import { type AuthStrategy, type Credential, Session, type SessionOptions } from "../src/auth/session.js";
+import type { TlsConfig } from "../src/config.js";
+import { CancelledError, UpstreamError } from "../src/errors.js";
+import { createLogger } from "../src/log.js";
+import { Redactor } from "../src/safety/redact.js";
+import { NETPROFILER_SANDBOX, NetprofilerEmulator } from "../src/sandbox/netprofiler.js";
+import { netprofilerProfile } from "../src/services/netprofiler.js";
+
+const STATUS = "/api/npm.aws_config/1.0/status";
+const basic = () => createBasicAuth(NETPROFILER_SANDBOX.username, NETPROFILER_SANDBOX.password);
+
+let emulator: NetprofilerEmulator;
+const logs: string[] = [];
+
+beforeEach(async () => {
+  emulator = new NetprofilerEmulator();
+  await emulator.start();
+  logs.length = 0;
+});
+
+afterEach(async () => {
+  vi.useRealTimers();
+  await emulator.stop();
+});
+
+function session(overrides: Partial<SessionOptions> = {}): Session {
+  const redactor = new Redactor();
+  return new Session({
+    baseUrl: emulator.url,
+    profile: netprofilerProfile,
+    strategy: basic(),
+    tls: { insecure: false },
+    timeoutMs: 5_000,
+    readOnly: false,
+    redactor,
+    logger: createLogger("debug", redactor, [], (line) => logs.push(line)),
+    ...overrides,
+  });
+}
+
+/** Wraps a strategy to count logins and optionally delay them or give the credential a life. */
+function counting(inner: AuthStrategy, options: { delayMs?: number; lifeMs?: number } = {}) {
+  const counter = { logins: 0 };
+  const strategy: AuthStrategy = {
+    method: inner.method,
+    renewable: inner.renewable,
+    async login(context): Promise<Credential> {
+      counter.logins += 1;
+      if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+      const credential = await inner.login(context);
+      return options.lifeMs === undefined
+        ? credential
+        : { ...credential, expiresAt: Date.now() + options.lifeMs };
+    },
+  };
+  return { strategy, counter };
+}
+
+describe("Session credentials", () => {
+  it("shares one pending login among concurrent callers", async () => {
+    const { strategy, counter } = counting(basic(), { delayMs: 50 });
+    const s = session({ strategy });
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => s.request({ method: "GET", path: STATUS })),
+    );
+    expect(results).toHaveLength(10);
+    expect(counter.logins).toBe(1);
+    expect(s.state()).toMatchObject({ authenticated: true, logins: 1 });
+  });
+
+  it("refreshes a margin before a known expiry (fake clock)", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const { strategy, counter } = counting(basic(), { lifeMs: 100_000 });
+    const s = session({ strategy });
+    await s.request({ method: "GET", path: STATUS });
+    expect(s.state().expiresInSeconds).toBe(100);
+    vi.setSystemTime(Date.now() + 89_000);
+    await s.request({ method: "GET", path: STATUS });
+    expect(counter.logins).toBe(1);
+    vi.setSystemTime(Date.now() + 2_000);
+    expect(s.state().authenticated).toBe(false);
+    await s.request({ method: "GET", path: STATUS });
+    expect(counter.logins).toBe(2);
+  });
+
+  it("logs in again after the profile's idle timeout, counted from the last use (fake clock)", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const { strategy, counter } = counting(basic());
+    const s = session({ strategy, profile: { ...netprofilerProfile, idleTimeoutMs: 60 * 60_000 } });
+    await s.request({ method: "GET", path: STATUS });
+    vi.setSystemTime(Date.now() + 50 * 60_000);
+    await s.request({ method: "GET", path: STATUS });
+    vi.setSystemTime(Date.now() + 50 * 60_000);
+    await s.request({ method: "GET", path: STATUS });
+    expect(counter.logins).toBe(1);
+    vi.setSystemTime(Date.now() + 59 * 60_000);
+    await s.request({ method: "GET", path: STATUS });
+    expect(counter.logins).toBe(2);
+  });
+
+  it("lets every waiting caller see a failed login, and tries again on the next call", async () => {
+    const s = session({ strategy: createBasicAuth("admin", "wrong-password-1") });
+    const failures = await Promise.allSettled([
+      s.request({ method: "GET", path: STATUS }),
+      s.request({ method: "GET", path: STATUS }),
+    ]);
+    for (const failure of failures) {
+      expect(failure.status).toBe("rejected");
+      expect((failure as PromiseRejectedResult).reason).toBeInstanceOf(UpstreamError);
+    }
+    expect(s.state().lastError).toContain("AUTH_INVALID_CREDENTIALS");
+  });
+
+  it("reports a refused fixed credential once, without logging in again", async () => {
+    const strategy: AuthStrategy = {
+      method: "fixed token",
+      renewable: false,
+      refusedHint: "Replace THE_TOKEN.",
+      login: async () => ({ headers: { authorization: "Bearer not-a-valid-token" }, secrets: [] }),
+    };
+    const s = session({ strategy });
+    const error = await s.request({ method: "GET", path: STATUS }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect((error as UpstreamError).details).toMatchObject({ status: 401, code: "AUTH_INVALID_TOKEN" });
+    expect((error as Error).message).toBe("OAuth access token is invalid");
+    expect(emulator.requestsTo(STATUS)).toHaveLength(1);
+  });
+});
+
+describe("Session transport", () => {
+  it("stops retrying when the call's budget runs out and says what kept failing", async () => {
+    emulator.failNext(1000, 503);
+    const s = session({ timeoutMs: 1_200 });
+    const started = Date.now();
+    const error = (await s
+      .request({ method: "GET", path: STATUS })
+      .catch((e: unknown) => e)) as UpstreamError;
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error.details.status).toBe(503);
+    expect(emulator.requestsTo(STATUS).length).toBeGreaterThan(1);
+  });
+
+  it("cancels through the caller's abort signal", async () => {
+    emulator.failNext(1, 503, { retryAfterSeconds: 3 });
+    const s = session();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    const error = await s
+      .request({ method: "GET", path: STATUS, signal: controller.signal })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CancelledError);
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it("times out a request that never gets an answer", async () => {
+    const silent: Server = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const s = session({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 300 });
+      const error = (await s
+        .request({ method: "PUT", path: STATUS })
+        .catch((e: unknown) => e)) as UpstreamError;
+      expect(error).toBeInstanceOf(UpstreamError);
+      expect(error.message).toBe("no answer within 300 ms");
+      expect(error.details.hint).toContain("INFRA_MCP_TIMEOUT_MS");
+    } finally {
+      silent.close();
+    }
+  });
+
+  it("explains an unreachable upstream", async () => {
+    await emulator.stop();
+    const s = session({ timeoutMs: 2_000 });
+    const error = (await s
+      .request({ method: "PUT", path: STATUS })
+      .catch((e: unknown) => e)) as UpstreamError;
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error.message).toContain("could not reach the upstream");
+    expect(error.details.hint).toContain("Check the service URL");
+    await emulator.start();
+  });
+
+  it("refuses a non-GET in read-only mode without sending it, but allows declared read-only POSTs", async () => {
+    const s = session({
+      readOnly: true,
+      profile: { ...netprofilerProfile, isReadOnlyPost: (p) => p.endsWith("/list") },
+    });
+    await expect(s.request({ method: "PUT", path: STATUS })).rejects.toThrow(/Read-only mode/);
+    await expect(s.request({ method: "POST", path: "/x/list" })).rejects.toThrow(/404|not found/);
+    expect(emulator.requests.map((r) => r.method)).toEqual(["POST"]);
+  });
+});
+
+describe("Session TLS", () => {
+  const cert = readFileSync(new URL("./fixtures/tls/cert.pem", import.meta.url), "utf8");
+  const key = readFileSync(new URL("./fixtures/tls/key.pem", import.meta.url), "utf8");
+  let secure: NetprofilerEmulator;
+
+  beforeEach(async () => {
+    secure = new NetprofilerEmulator();
+    await secure.start(0, "127.0.0.1", { key, cert });
+  });
+  afterEach(async () => {
+    await secure.stop();
+  });
+
+  const tlsSession = (tls: TlsConfig) => session({ baseUrl: secure.url, tls });
+
+  it("verifies certificates by default and says how to accept a self-signed one", async () => {
+    const error = (await tlsSession({ insecure: false })
+      .request({ method: "GET", path: STATUS })
+      .catch((e: unknown) => e)) as UpstreamError;
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error.details.hint).toContain("NETPROFILER_CA_FILE");
+    expect(error.details.hint).toContain("NETPROFILER_TLS_INSECURE=true");
+    expect(secure.requests).toHaveLength(0);
+    expect(logs.some((line) => line.includes("retry"))).toBe(false);
+  });
+
+  it("accepts the appliance with an extra CA", async () => {
+    await expect(
+      tlsSession({ insecure: false, ca: cert }).request({ method: "GET", path: STATUS }),
+    ).resolves.toMatchObject({ state: "SYNC_SUCCEEDED" });
+    expect(secure.requests[0]?.headers.authorization).toMatch(/^Basic /);
+  });
+
+  it("accepts any certificate when insecure", async () => {
+    await expect(
+      tlsSession({ insecure: true }).request({ method: "GET", path: STATUS }),
+    ).resolves.toMatchObject({
+      enabled: true,
+    });
+  });
+});
