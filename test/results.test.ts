@@ -100,11 +100,11 @@ describe("result shaping", () => {
       json: { status: "DISABLED" },
     });
     expect(request.headers.authorization).toMatch(/^Bearer /);
-    const escape = await harness.call("infra_api_get", {
+    const traversal = await harness.call("infra_api_get", {
       service: "netprofiler",
       path: "/api/../../etc/passwd",
     });
-    expect(escape.isError).toBe(true);
-    expect(textOf(escape)).toContain("must not contain '..' segments");
+    expect(traversal.isError).toBe(true);
+    expect(textOf(traversal)).toContain("must not contain '..' segments");
   });
 });
