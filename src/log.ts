@@ -21,7 +21,7 @@ export type LogSink = (level: LogLevel, message: string) => void;
 export function createLogger(
   level: LogLevel,
   redactor: Redactor,
-  sinks: LogSink[] = [],
+  sinks: Iterable<LogSink> = [],
   write: (line: string) => void = (line) => process.stderr.write(line),
 ): Logger {
   const threshold = RANK[level];

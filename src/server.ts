@@ -9,7 +9,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Session } from "./auth/session.js";
 import { type Config, configSecrets } from "./config.js";
-import { createLogger, type Logger } from "./log.js";
+import { createLogger, type Logger, type LogSink } from "./log.js";
 import { ConfirmationStore } from "./safety/confirm.js";
 import { Redactor } from "./safety/redact.js";
 import { createSessions } from "./services/index.js";
@@ -22,6 +22,8 @@ export const VERSION: string = (createRequire(import.meta.url)("../package.json"
 /** Long-lived state shared by every MCP connection: sessions, confirmations, the prepared tool list. */
 export interface Runtime extends InvokeDeps {
   tools: PreparedTool[];
+  /** Connected servers add a sink here to forward (already scrubbed) log lines as MCP notifications. */
+  logSinks: Set<LogSink>;
 }
 
 export interface RuntimeOptions {
@@ -34,7 +36,8 @@ export interface RuntimeOptions {
 
 export function createRuntime(config: Config, options: RuntimeOptions = {}): Runtime {
   const redactor = new Redactor(configSecrets(config));
-  const logger = options.logger ?? createLogger(config.logLevel, redactor, [], options.writeLog);
+  const logSinks = new Set<LogSink>();
+  const logger = options.logger ?? createLogger(config.logLevel, redactor, logSinks, options.writeLog);
   const sessions = options.sessions ?? createSessions(config, redactor, logger);
   return {
     config,
@@ -43,6 +46,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     sessions,
     confirmations: new ConfirmationStore(),
     tools: prepareTools(config),
+    logSinks,
   };
 }
 
@@ -58,8 +62,16 @@ const INSTRUCTIONS =
 export function createServer(runtime: Runtime): Server {
   const server = new Server(
     { name: "infra-mcp", title: "infra-mcp", version: VERSION },
-    { capabilities: { tools: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: {}, logging: {} }, instructions: INSTRUCTIONS },
   );
+  // Log lines reach the client too (at the level it set with logging/setLevel); they are scrubbed first.
+  const forward: LogSink = (level, message) => {
+    void server
+      .sendLoggingMessage({ level: level === "warn" ? "warning" : level, logger: "infra-mcp", data: message })
+      .catch(() => undefined);
+  };
+  server.oninitialized = () => runtime.logSinks.add(forward);
+  server.onclose = () => runtime.logSinks.delete(forward);
   const byName = new Map(runtime.tools.map((tool) => [tool.definition.name, tool]));
   const listing = { tools: runtime.tools.map((tool) => tool.listing) };
 

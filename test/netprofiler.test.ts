@@ -112,15 +112,47 @@ describe("netprofiler tools over a real MCP client (OAuth access code)", () => {
     }
   });
 
-  it("syncs (POST without a body) and the status moves to SYNC_INITIALIZING", async () => {
+  it("syncs with wait=false (POST without a body) and the status moves to SYNC_INITIALIZING", async () => {
     harness = await startHarness();
     harness.netprofiler.syncDurationMs = 60_000;
-    const result = await harness.call("netprofiler_sync_aws_accounts");
+    const result = await harness.call("netprofiler_sync_aws_accounts", { wait: false });
     expect(result.structuredContent).toMatchObject({ ok: true });
     const request = lastApiRequest(harness);
     expect(request).toMatchObject({ method: "POST", path: `${AWS}/sync`, body: "" });
     const status = await harness.call("netprofiler_get_aws_status");
     expect(status.structuredContent).toMatchObject({ state: "SYNC_INITIALIZING" });
+  });
+
+  it("waits for the sync by default, polling the status and sending progress", async () => {
+    harness = await startHarness();
+    harness.netprofiler.syncDurationMs = 600;
+    const progress: { progress: number; message?: string }[] = [];
+    const result = await harness.client.callTool(
+      { name: "netprofiler_sync_aws_accounts", arguments: {} },
+      undefined,
+      { onprogress: (p) => progress.push(p) },
+    );
+    expect(result.structuredContent).toMatchObject({
+      ok: true,
+      finished: true,
+      status: { state: "SYNC_SUCCEEDED" },
+      summary: "Sync ended in state SYNC_SUCCEEDED.",
+    });
+    const methods = apiRequests(harness).map((r) => `${r.method} ${r.path}`);
+    expect(methods[0]).toBe(`POST ${AWS}/sync`);
+    expect(methods.slice(1).every((m) => m === `GET ${AWS}/status`)).toBe(true);
+    expect(methods.length).toBeGreaterThanOrEqual(3);
+    expect(progress.length).toBe(methods.length - 1);
+    expect(progress[0]?.message).toBe("AWS sync: SYNC_INITIALIZING");
+    expect(progress.at(-1)?.message).toBe("AWS sync: SYNC_SUCCEEDED");
+  });
+
+  it("returns the current state when the sync outlasts the wait", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_TIMEOUT_MS: "700" } });
+    harness.netprofiler.syncDurationMs = 60_000;
+    const result = await harness.call("netprofiler_sync_aws_accounts");
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ finished: false, status: { state: "SYNC_INITIALIZING" } });
   });
 
   it("sets the sync status with a JSON body", async () => {

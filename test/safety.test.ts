@@ -219,6 +219,24 @@ describe("secrets never reach a result, an error or a log", () => {
     for (const canary of canaries) expect(everything).not.toContain(canary);
   });
 
+  it("forwards scrubbed log lines to the client as MCP log notifications", async () => {
+    const { LoggingMessageNotificationSchema } = await import("@modelcontextprotocol/sdk/types.js");
+    const received: string[] = [];
+    harness = await startHarness({
+      env: { INFRA_MCP_SECRET_CANARY: CANARY },
+      prepareClient: (client) =>
+        client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+          received.push(`${n.params.level} ${String(n.params.data)}`);
+        }),
+    });
+    await harness.client.setLoggingLevel("debug");
+    await harness.call("infra_api_get", { service: "netprofiler", path: `${AWS}/${CANARY}` });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const failure = received.find((line) => line.startsWith("info infra_api_get failed"));
+    expect(failure).toContain(`${AWS}/${REDACTED}`);
+    expect(received.join("\n")).not.toContain(CANARY);
+  });
+
   it("masks secret fields in upstream data, except where the tool reveals them", () => {
     const redactor = new Redactor(["configured-password-1"]);
     const value = redactor.value({

@@ -2,8 +2,17 @@ import { z } from "zod";
 import { ToolInputError } from "../errors.js";
 import { NETPROFILER_AWS_BASE } from "../services/netprofiler.js";
 import { DESTRUCTIVE, defineTool, MUTATING, READ_ONLY, type ToolDefinition } from "./define.js";
+import { pollUntil } from "./wait.js";
 
 const DONE = { ok: z.boolean(), summary: z.string() };
+
+/** `GET /status` (the seed's CloudStatus object). */
+interface SyncStatus {
+  state?: string;
+  enabled?: unknown;
+  error_id?: unknown;
+  error_text?: string;
+}
 
 const statusTool = defineTool({
   name: "netprofiler_get_aws_status",
@@ -119,14 +128,37 @@ const syncTool = defineTool({
   name: "netprofiler_sync_aws_accounts",
   service: "netprofiler",
   title: "Sync NetProfiler AWS accounts",
-  description: "Starts a sync of all AWS accounts. Follow with netprofiler_get_aws_status.",
-  input: {},
-  output: DONE,
+  description:
+    "Syncs all AWS accounts; by default waits for the sync to finish and returns the final status.",
+  input: { wait: z.boolean().optional().describe("Wait for the sync to finish (default true)") },
+  output: { ...DONE, finished: z.boolean().optional(), status: z.record(z.string(), z.unknown()).optional() },
   annotations: MUTATING,
   preview: () => `POST ${NETPROFILER_AWS_BASE}/sync: sync all AWS accounts`,
-  async handler(_args, { session, signal }) {
+  async handler({ wait = true }, { session, signal, progress, config }) {
     await session.request({ method: "POST", path: `${NETPROFILER_AWS_BASE}/sync`, signal });
-    return { ok: true, summary: "Sync requested. Check progress with netprofiler_get_aws_status." };
+    if (!wait)
+      return { ok: true, summary: "Sync requested. Check progress with netprofiler_get_aws_status." };
+    const { value, finished } = await pollUntil({
+      read: async () =>
+        (await session.request({
+          method: "GET",
+          path: `${NETPROFILER_AWS_BASE}/status`,
+          signal,
+        })) as SyncStatus,
+      done: (status) => status.state !== "SYNC_INITIALIZING",
+      describe: (status) => `AWS sync: ${status.state ?? "unknown state"}`,
+      timeoutMs: config.timeoutMs,
+      signal,
+      progress,
+    });
+    return {
+      ok: value.state !== "SYNC_FAILED",
+      finished,
+      status: value,
+      summary: finished
+        ? `Sync ended in state ${value.state}.`
+        : "Sync still running; check again with netprofiler_get_aws_status.",
+    };
   },
 });
 

@@ -1,0 +1,51 @@
+import { CancelledError } from "../errors.js";
+import type { ToolContext } from "./define.js";
+
+export interface PollOptions<T> {
+  /** Reads the current state (one upstream request). */
+  read: () => Promise<T>;
+  /** True when the wait is over. */
+  done: (value: T) => boolean;
+  /** A short progress message for the current state. */
+  describe: (value: T) => string;
+  /** Upper bound on the whole wait. */
+  timeoutMs: number;
+  signal: AbortSignal;
+  progress: ToolContext["progress"];
+  /** First pause between reads; it grows by half each time, up to `maxIntervalMs`. */
+  intervalMs?: number;
+  maxIntervalMs?: number;
+}
+
+/**
+ * Polls until `done`, the time limit or cancellation, sending a progress notification per read so the
+ * client shows the wait is alive. Returns the last state and whether the wait ended because it was done.
+ */
+export async function pollUntil<T>(options: PollOptions<T>): Promise<{ value: T; finished: boolean }> {
+  const deadline = Date.now() + options.timeoutMs;
+  let interval = options.intervalMs ?? 250;
+  const maxInterval = options.maxIntervalMs ?? 2_000;
+  for (let reads = 1; ; reads += 1) {
+    const value = await options.read();
+    const finished = options.done(value);
+    await options.progress(reads, undefined, options.describe(value));
+    if (finished || Date.now() + interval >= deadline) return { value, finished };
+    await sleep(interval, options.signal);
+    interval = Math.min(maxInterval, Math.round(interval * 1.5));
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(new CancelledError("Cancelled while waiting."));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new CancelledError("Cancelled while waiting."));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
