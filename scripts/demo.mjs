@@ -54,6 +54,40 @@ try {
   const status = await call("infra_status", { check: true }, "which services, logged in?");
   expect(!status.isError, "infra_status failed");
 
+  console.log(`\n${bold("## DCImanager 6 bare-metal servers")}`);
+  const servers = await call(
+    "dci_list_servers",
+    {
+      where: "location_id EQ 2 AND power_status EQ 'on'",
+      orderby: "name asc",
+      fields: ["id", "name", "power_status"],
+    },
+    "the filter runs upstream, in DCImanager's own where syntax",
+  );
+  const running = servers.structuredContent?.items ?? [];
+  expect(!servers.isError && running.length > 0, "no running servers in location 2");
+  const target = running[0]?.id;
+  const server = await call("dci_get_server", { server_id: target });
+  expect(server.structuredContent?.power_status === "on", "the server is not powered on");
+  const power = { server_id: target, action: "off" };
+  const plan = await call("dci_power_server", power, "destructive: the server asks first");
+  const powerToken = plan.structuredContent?.confirmation_token;
+  expect(typeof powerToken === "string", "no confirmation token for the power operation");
+  const powered = await call(
+    "dci_power_server",
+    { ...power, confirmation_token: powerToken },
+    "the user agreed: same arguments plus the token",
+  );
+  expect(!powered.isError, "confirmed power off failed");
+  const setting = await call("dci_update_setting", { name: "operation_change_boot_order", value: "false" });
+  expect(!setting.isError, "setting update failed");
+  const badFilter = await call(
+    "dci_list_servers",
+    { where: "name EQ" },
+    "a filter the platform cannot parse: its own error, not an empty list",
+  );
+  expect(badFilter.isError, "a bad filter was not an error");
+
   console.log(`\n${bold("## NetProfiler AWS integration")}`);
   await call("netprofiler_get_aws_status");
   await call("netprofiler_list_aws_accounts", { fields: ["acc_id"] });

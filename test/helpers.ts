@@ -2,6 +2,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { type Config, loadConfig } from "../src/config.js";
+import { DCI_SANDBOX, DciEmulator } from "../src/sandbox/dci.js";
 import { NetprofilerEmulator } from "../src/sandbox/netprofiler.js";
 import { createRuntime, createServer, type Runtime } from "../src/server.js";
 
@@ -10,6 +11,7 @@ export interface Harness {
   runtime: Runtime;
   config: Config;
   netprofiler: NetprofilerEmulator;
+  dci: DciEmulator;
   /** Everything the server logged (it would have gone to stderr). */
   logs: string[];
   call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
@@ -24,13 +26,16 @@ export interface HarnessOptions {
   /** Runs before the client connects, e.g. to install an elicitation handler. */
   prepareClient?: (client: Client) => void;
   netprofiler?: NetprofilerEmulator;
+  /** A DCImanager emulator the test started (and stops) itself. */
+  dci?: DciEmulator;
 }
 
 /** The default environment: every emulator, sandbox credentials, debug logs captured. */
-export function sandboxEnv(netprofiler: NetprofilerEmulator): Record<string, string> {
+export function sandboxEnv(netprofiler: NetprofilerEmulator, dci?: DciEmulator): Record<string, string> {
   return {
     NETPROFILER_URL: netprofiler.url,
     NETPROFILER_ACCESS_CODE: netprofiler.accessCode,
+    ...(dci ? { DCI_URL: dci.url, DCI_EMAIL: DCI_SANDBOX.email, DCI_PASSWORD: DCI_SANDBOX.password } : {}),
     INFRA_MCP_LOG_LEVEL: "debug",
     INFRA_MCP_TIMEOUT_MS: "5000",
   };
@@ -40,7 +45,9 @@ export function sandboxEnv(netprofiler: NetprofilerEmulator): Record<string, str
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const netprofiler = options.netprofiler ?? new NetprofilerEmulator();
   if (!options.netprofiler) await netprofiler.start();
-  const env: Record<string, string | undefined> = { ...sandboxEnv(netprofiler), ...options.env };
+  const dci = options.dci ?? new DciEmulator();
+  if (!options.dci) await dci.start();
+  const env: Record<string, string | undefined> = { ...sandboxEnv(netprofiler, dci), ...options.env };
   for (const [key, value] of Object.entries(env)) if (value === "") delete env[key];
   const config = loadConfig(env);
   const logs: string[] = [];
@@ -55,12 +62,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     runtime,
     config,
     netprofiler,
+    dci,
     logs,
     call: (name, args = {}) => client.callTool({ name, arguments: args }) as Promise<CallToolResult>,
     close: async () => {
       await client.close();
       await server.close();
       if (!options.netprofiler) await netprofiler.stop();
+      if (!options.dci) await dci.stop();
     },
   };
 }

@@ -152,7 +152,10 @@ describe("netprofiler tools over a real MCP client (OAuth access code)", () => {
     harness.netprofiler.syncDurationMs = 60_000;
     const result = await harness.call("netprofiler_sync_aws_accounts");
     expect(result.isError).toBeFalsy();
-    expect(result.structuredContent).toMatchObject({ finished: false, status: { state: "SYNC_INITIALIZING" } });
+    expect(result.structuredContent).toMatchObject({
+      finished: false,
+      status: { state: "SYNC_INITIALIZING" },
+    });
   });
 
   it("sets the sync status with a JSON body", async () => {

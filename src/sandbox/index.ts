@@ -1,7 +1,9 @@
+import { DCI_SANDBOX, DciEmulator } from "./dci.js";
 import type { Emulator } from "./emulator.js";
 import { NETPROFILER_SANDBOX, NetprofilerEmulator } from "./netprofiler.js";
 
 export interface Sandbox {
+  dci: DciEmulator;
   netprofiler: NetprofilerEmulator;
   /** Environment variables pointing every service at its emulator, with sandbox credentials. */
   env: Record<string, string>;
@@ -13,12 +15,17 @@ export const SERVICE_PREFIXES = ["SSMCM_", "DCI_", "SQUONK2_", "OVC_", "NETPROFI
 
 /** Starts every emulator on 127.0.0.1 (ephemeral ports) and returns the configuration for them. */
 export async function startSandbox(): Promise<Sandbox> {
+  const dci = new DciEmulator();
   const netprofiler = new NetprofilerEmulator();
-  const emulators: Emulator[] = [netprofiler];
+  const emulators: Emulator[] = [dci, netprofiler];
   await Promise.all(emulators.map((emulator) => emulator.start()));
   return {
+    dci,
     netprofiler,
     env: {
+      DCI_URL: dci.url,
+      DCI_EMAIL: DCI_SANDBOX.email,
+      DCI_PASSWORD: DCI_SANDBOX.password,
       NETPROFILER_URL: netprofiler.url,
       NETPROFILER_ACCESS_CODE: netprofiler.accessCode,
       INFRA_MCP_SECRET_SANDBOX_AWS: "sandbox-aws-secret-from-the-environment",
@@ -29,4 +36,4 @@ export async function startSandbox(): Promise<Sandbox> {
   };
 }
 
-export { NETPROFILER_SANDBOX };
+export { DCI_SANDBOX, NETPROFILER_SANDBOX };

@@ -1,8 +1,10 @@
+import { createDciAuth } from "../auth/dci.js";
 import { createNetprofilerAuth } from "../auth/netprofiler.js";
 import { type AuthStrategy, type ServiceProfile, Session } from "../auth/session.js";
 import type { Config, TlsConfig } from "../config.js";
 import type { Logger } from "../log.js";
 import type { Redactor } from "../safety/redact.js";
+import { dciProfileFor } from "./dci.js";
 import { netprofilerProfile } from "./netprofiler.js";
 
 interface SessionPlan {
@@ -15,6 +17,10 @@ interface SessionPlan {
 /** The upstream APIs the configuration enables, each with its profile and way of logging in. */
 function plans(config: Config): SessionPlan[] {
   const found: SessionPlan[] = [];
+  if (config.dci) {
+    const { url, tls, auth } = config.dci;
+    found.push({ url, tls, profile: dciProfileFor(auth), strategy: createDciAuth(auth) });
+  }
   if (config.netprofiler) {
     const { url, tls, auth } = config.netprofiler;
     found.push({ url, tls, profile: netprofilerProfile, strategy: createNetprofilerAuth(auth) });

@@ -1,4 +1,252 @@
-import type { ToolDefinition } from "./define.js";
+import { z } from "zod";
+import { DCI_AUTH_BASE } from "../auth/dci.js";
+import { UpstreamError } from "../errors.js";
+import { DCI_BASE } from "../services/dci.js";
+import {
+  DESTRUCTIVE,
+  defineTool,
+  type ListArgs,
+  type ListPage,
+  MUTATING,
+  READ_ONLY,
+  type ToolDefinition,
+} from "./define.js";
 
-/** DCImanager 6 tools: added by the DCImanager issue. */
-export const dciTools: ToolDefinition[] = [];
+const DEFAULT_LIMIT = 50;
+
+/** DCImanager pages with `limit=<offset>,<count>`. */
+function limitParameter({ offset, limit }: ListArgs): string {
+  return `${offset ?? 0},${limit ?? DEFAULT_LIMIT}`;
+}
+
+/** `{list, size}` -> a page the wrapper can shape. */
+function toPage(body: unknown, args: ListArgs): ListPage {
+  const { list, size } = (body ?? {}) as { list?: unknown; size?: unknown };
+  const items = Array.isArray(list) ? list : [];
+  const total = typeof size === "number" ? size : undefined;
+  // An instance that ignored `limit` sent everything from the start: page it here instead.
+  if (items.length > (args.limit ?? DEFAULT_LIMIT)) return { items, total: total ?? items.length };
+  return { items, total, pagedUpstream: true };
+}
+
+const where = z.string().optional().describe("Filter, e.g. name CP '%web%' AND location_id EQ 3");
+
+const listServersTool = defineTool({
+  name: "dci_list_servers",
+  service: "dci",
+  title: "List DCImanager servers",
+  description:
+    "Bare-metal servers. where takes EQ, NE, CP (% wildcards), IS null, NOT, AND, parentheses; quote strings. Details: dci_get_server.",
+  input: {
+    where,
+    orderby: z.string().optional().describe("<field> asc|desc"),
+  },
+  list: { defaultLimit: DEFAULT_LIMIT },
+  annotations: READ_ONLY,
+  async handler(args, { session, signal }) {
+    const body = await session.request({
+      method: "GET",
+      path: `${DCI_BASE}/server`,
+      // An empty filter or order means none; the platform need not see it.
+      query: {
+        where: args.where || undefined,
+        orderby: args.orderby || undefined,
+        limit: limitParameter(args),
+      },
+      signal,
+    });
+    return toPage(body, args);
+  },
+});
+
+const serverId = z.number().int().min(1).describe("Server id (from dci_list_servers)");
+
+const getServerTool = defineTool({
+  name: "dci_get_server",
+  service: "dci",
+  title: "Get a DCImanager server",
+  description:
+    "One server in full: state, power_status, ip, os_template, hardware_info, and operation (the last one's status).",
+  input: { server_id: serverId },
+  annotations: READ_ONLY,
+  async handler({ server_id }, { session, signal }) {
+    return session.request({ method: "GET", path: `${DCI_BASE}/server/${server_id}`, signal });
+  },
+});
+
+const POWER_CALLS = { on: "power_on", off: "power_off", reset: "power_reset" } as const;
+const POWER_WORDS = { on: "power on", off: "power off", reset: "power-cycle (hard reset)" } as const;
+
+const powerServerTool = defineTool({
+  name: "dci_power_server",
+  service: "dci",
+  title: "Power a DCImanager server",
+  description: "Powers a server on or off, or hard-resets it. Check the result with dci_get_server.",
+  input: {
+    server_id: serverId,
+    action: z.enum(["on", "off", "reset"]).describe("on, off or reset"),
+  },
+  output: {
+    ok: z.boolean(),
+    server_id: z.number(),
+    action: z.string(),
+    task: z.unknown().optional(),
+    summary: z.string(),
+  },
+  // A reset is not idempotent: each one cuts power again.
+  annotations: { ...DESTRUCTIVE, idempotent: false },
+  preview: ({ server_id, action }, { session }) =>
+    `POST ${session.baseUrl}${DCI_BASE}/server/${server_id}/${POWER_CALLS[action]}: ${POWER_WORDS[action]} server ${server_id}`,
+  async handler({ server_id, action }, { session, signal }) {
+    const body = await session.request({
+      method: "POST",
+      path: `${DCI_BASE}/server/${server_id}/${POWER_CALLS[action]}`,
+      json: {},
+      signal,
+    });
+    const result: Record<string, unknown> = {
+      ok: true,
+      server_id,
+      action,
+      summary: `Requested ${POWER_WORDS[action]} of server ${server_id}. dci_get_server shows power_status and operation.status.`,
+    };
+    const task = (body as { task?: unknown } | null)?.task;
+    if (task !== undefined) result.task = task;
+    return result;
+  },
+});
+
+const updateSettingTool = defineTool({
+  name: "dci_update_setting",
+  service: "dci",
+  title: "Change a DCImanager setting",
+  description: "Sets one platform setting to a value.",
+  input: {
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _ . - only")
+      .describe("Setting name, e.g. operation_change_boot_order"),
+    value: z.string().describe('New value as a string, e.g. "true"'),
+  },
+  output: { ok: z.boolean(), name: z.string(), value: z.string(), summary: z.string() },
+  annotations: { ...MUTATING, idempotent: true },
+  preview: ({ name, value }) => `POST ${DCI_BASE}/setting/${name}: set ${name} to ${JSON.stringify(value)}`,
+  async handler({ name, value }, { session, signal }) {
+    await session.request({ method: "POST", path: `${DCI_BASE}/setting/${name}`, json: { value }, signal });
+    return { ok: true, name, value, summary: `Setting ${name} is now ${JSON.stringify(value)}.` };
+  },
+});
+
+const listUsersTool = defineTool({
+  name: "dci_list_users",
+  service: "dci",
+  title: "List DCImanager users",
+  description: "Platform users: id, email, roles, server_count.",
+  input: { where: where.describe("Filter, e.g. email CP '%@example.com'") },
+  list: { defaultLimit: DEFAULT_LIMIT },
+  annotations: READ_ONLY,
+  async handler(args, { session, signal }) {
+    const body = await session.request({
+      method: "GET",
+      path: `${DCI_BASE}/user`,
+      query: { where: args.where || undefined, limit: limitParameter(args) },
+      signal,
+    });
+    return toPage(body, args);
+  },
+});
+
+/** The vendor's own paths keep `@` as it is (RFC 3986 allows it in a path segment). */
+function emailSegment(email: string): string {
+  return encodeURIComponent(email).replace(/%40/g, "@");
+}
+
+/** The vendor page: a key lets its user in for one hour. */
+const LOGIN_KEY_LIFETIME_SECONDS = 3600;
+
+const createLoginKeyTool = defineTool({
+  name: "dci_create_login_key",
+  service: "dci",
+  title: "Create a DCImanager login key",
+  description:
+    "Creates a one-time key that lets a user in for an hour without a password; returns the key and its login link.",
+  // A plain shape check: zod's email() would add a long pattern to every tools/list.
+  input: {
+    email: z
+      .string()
+      .regex(/^[^@\s/]+@[^@\s/]+$/, "an email address")
+      .describe("The user's email"),
+  },
+  output: {
+    id: z.union([z.string(), z.number()]).optional(),
+    key: z.string(),
+    login_link: z.string(),
+    expires_in_seconds: z.number(),
+    summary: z.string(),
+  },
+  // Handing out the key is the point of this tool.
+  reveal: ["key"],
+  annotations: MUTATING,
+  preview: ({ email }) =>
+    `POST ${DCI_AUTH_BASE}/user/${emailSegment(email)}/key: create a one-hour login key for ${email}`,
+  async handler({ email }, { session, signal }) {
+    const body = (await session.request({
+      method: "POST",
+      path: `${DCI_AUTH_BASE}/user/${emailSegment(email)}/key`,
+      json: {},
+      signal,
+    })) as { id?: string | number; key?: unknown } | null;
+    if (typeof body?.key !== "string" || body.key === "") {
+      throw new UpstreamError({
+        service: "dci",
+        method: "POST",
+        path: `${DCI_AUTH_BASE}/user/${emailSegment(email)}/key`,
+        status: 200,
+        message: `answered without a key: ${JSON.stringify(body).slice(0, 200)}`,
+        hint: "Create the key in DCImanager's UI instead, and report this answer.",
+      });
+    }
+    const result: Record<string, unknown> = {
+      key: body.key,
+      login_link: `${session.baseUrl}/auth/key-v4/${body.key}`,
+      expires_in_seconds: LOGIN_KEY_LIFETIME_SECONDS,
+      summary: `Login key for ${email}: valid for one hour and one login. Give the user the login link.`,
+    };
+    if (body.id !== undefined) result.id = body.id;
+    return result;
+  },
+});
+
+const setSessionTtlTool = defineTool({
+  name: "dci_set_session_ttl",
+  service: "dci",
+  title: "Set DCImanager token idle lifetime",
+  description:
+    "Sets how many minutes an unused session token lives on the platform (default 60), for every user.",
+  input: { minutes: z.number().int().min(1).describe("Idle lifetime in minutes") },
+  output: { ok: z.boolean(), minutes: z.number(), summary: z.string() },
+  annotations: { ...MUTATING, idempotent: true },
+  preview: ({ minutes }) =>
+    `POST ${DCI_AUTH_BASE}/setting/token_ttl: tokens unused for ${minutes} min expire`,
+  async handler({ minutes }, { session, signal }) {
+    await session.request({
+      method: "POST",
+      path: `${DCI_AUTH_BASE}/setting/token_ttl`,
+      // The platform takes the number as a string (the vendor's sample sends "999").
+      json: { value: String(minutes) },
+      signal,
+    });
+    session.setIdleTimeout(minutes * 60_000);
+    return { ok: true, minutes, summary: `Unused tokens and sessions now expire after ${minutes} minutes.` };
+  },
+});
+
+export const dciTools: ToolDefinition[] = [
+  listServersTool,
+  getServerTool,
+  powerServerTool,
+  updateSettingTool,
+  listUsersTool,
+  createLoginKeyTool,
+  setSessionTtlTool,
+];

@@ -36,6 +36,13 @@ export interface ListPage {
   pagedUpstream?: boolean;
 }
 
+/** The parameters the wrapper adds to list tools; handlers that page upstream read them. */
+export interface ListArgs {
+  limit?: number;
+  offset?: number;
+  fields?: string[];
+}
+
 export interface ListOptions {
   /** Default `limit` (TOOLS.md gives some). */
   defaultLimit?: number;
@@ -59,7 +66,7 @@ export interface ToolDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
   reveal?: readonly string[];
   /** One line saying what will be done, shown when confirmation is asked. */
   preview?(args: z.infer<z.ZodObject<Shape>>, ctx: Pick<ToolContext, "session" | "config">): string;
-  handler(args: z.infer<z.ZodObject<Shape>>, ctx: ToolContext): Promise<unknown>;
+  handler(args: z.infer<z.ZodObject<Shape>> & ListArgs, ctx: ToolContext): Promise<unknown>;
 }
 
 /** Identity with inference: one tool is one object (playwright-mcp `defineTool`). */
@@ -117,7 +124,7 @@ export const CONFIRMATION_TOKEN = z
 /** Builds the `{items, total?, offset?, truncated?}` result: paging, `fields`, redaction and the budget. */
 export function shapeList(
   page: ListPage,
-  args: { limit?: number; offset?: number; fields?: string[] },
+  args: ListArgs,
   options: { defaultLimit?: number; maxChars: number; redactor: Redactor; reveal?: ReadonlySet<string> },
 ): Record<string, unknown> {
   const offset = args.offset ?? 0;

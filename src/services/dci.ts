@@ -1,0 +1,144 @@
+import { DCI_AUTH_BASE } from "../auth/dci.js";
+import type { Outcome, RawResponse, ServiceProfile } from "../auth/session.js";
+import type { DciAuth } from "../config.js";
+import type { Operation } from "./catalogue.js";
+
+export const DCI_BASE = "/api/dci/v3";
+
+/** "Unauthorized": the session token is unknown, expired or idle-deleted (the vendor page's sample). */
+export const DCI_UNAUTHORIZED = 3001;
+
+/** The platform deletes a session token left unused this long, unless `token_ttl` says otherwise. */
+export const DCI_DEFAULT_TOKEN_TTL_MINUTES = 60;
+
+/** Reads `{"error": {code, msg, value}}`; anything else becomes the message as it is. */
+export function parseDciError(body: unknown): { code?: number | string; message: string } | undefined {
+  if (body === null || typeof body !== "object" || !("error" in body)) return undefined;
+  const error = (body as { error: unknown }).error;
+  if (error === null || typeof error !== "object") return undefined;
+  const { code, msg } = error as { code?: unknown; msg?: unknown };
+  if (code === undefined && msg === undefined) return undefined;
+  const parsed: { code?: number | string; message: string } = {
+    message: typeof msg === "string" && msg !== "" ? msg : "no error message",
+  };
+  if (typeof code === "number" || typeof code === "string") parsed.code = code;
+  return parsed;
+}
+
+function describeBody(body: unknown): string {
+  if (body === undefined) return "empty error body";
+  if (typeof body === "string") return body.trim().slice(0, 300) || "empty error body";
+  return JSON.stringify(body).slice(0, 300);
+}
+
+/** The documented operations (upstreams.md section 2; tags there say which are only inferred). */
+export const DCI_OPERATIONS: readonly Operation[] = [
+  {
+    method: "GET",
+    path: `${DCI_BASE}/server`,
+    summary: "List servers: where, orderby (<field> asc|desc), limit=<offset>,<count>; answers {list, size}",
+  },
+  { method: "GET", path: `${DCI_BASE}/server/{id}`, summary: "One server with ip, os_template, operation" },
+  {
+    method: "GET",
+    path: `${DCI_BASE}/server/configuration`,
+    summary: "Server configurations and free server counts",
+  },
+  { method: "POST", path: `${DCI_BASE}/server/{id}/power_on`, summary: "Power a server on (body {})" },
+  { method: "POST", path: `${DCI_BASE}/server/{id}/power_off`, summary: "Power a server off (body {})" },
+  { method: "POST", path: `${DCI_BASE}/server/{id}/power_reset`, summary: "Power-cycle a server (body {})" },
+  { method: "GET", path: `${DCI_BASE}/user`, summary: "List users: where, limit" },
+  {
+    method: "POST",
+    path: `${DCI_BASE}/user`,
+    summary: "Create a user {email, full_name, password, phone_number, role}",
+  },
+  {
+    method: "POST",
+    path: `${DCI_BASE}/setting/{name}`,
+    summary: 'Change a platform setting {"value": "..."}',
+  },
+  { method: "GET", path: `${DCI_BASE}/ipmgr/ip`, summary: "IP addresses (where filter)" },
+  { method: "GET", path: `${DCI_BASE}/switch/{id}/port`, summary: "Ports of a switch" },
+  { method: "GET", path: "/api/ip/v3/ip", summary: "IPmanager 6 addresses (where filter)" },
+  {
+    method: "POST",
+    path: `${DCI_AUTH_BASE}/public/token`,
+    summary: "Log in {email, password} -> {token} (public)",
+  },
+  {
+    method: "POST",
+    path: `${DCI_AUTH_BASE}/public/key`,
+    summary: "Exchange a one-time login key {key} -> {token} (public)",
+  },
+  {
+    method: "POST",
+    path: `${DCI_AUTH_BASE}/user/{email}/key`,
+    summary: "Create a one-hour login key for a user (body {})",
+  },
+  {
+    method: "POST",
+    path: `${DCI_AUTH_BASE}/token`,
+    summary: "Create a long-lived token {expires_at, description}",
+  },
+  {
+    method: "POST",
+    path: `${DCI_AUTH_BASE}/setting/token_ttl`,
+    summary: 'Idle lifetime of tokens and sessions in minutes {"value": "60"}',
+  },
+];
+
+export const dciProfile: ServiceProfile = {
+  api: "dci",
+  // The vendor's sample sends this on every call, the key exchange included.
+  headers: { "isp-box-instance": "true" },
+  // 503 means the platform was suspended and did nothing, so even POST and DELETE are safe to repeat
+  // (the vendor's own sample retries all three).
+  retryMethods: ["GET", "POST", "DELETE"],
+  // The platform can take a while to wake up: the call's time budget, not a count, ends the retries.
+  retryLimit: 100,
+  idleTimeoutMs: DCI_DEFAULT_TOKEN_TTL_MINUTES * 60_000,
+  probe: { method: "GET", path: `${DCI_BASE}/server`, query: { limit: "0,1" } },
+  operations: DCI_OPERATIONS,
+  interpret({ status, body }: RawResponse): Outcome {
+    const error = parseDciError(body);
+    // The envelope can arrive with any status, 200 included; 3001 always means "log in again".
+    if (status >= 200 && status < 300 && error === undefined) return { ok: true, data: body ?? null };
+    const code = error?.code;
+    return {
+      ok: false,
+      authExpired: status === 401 || Number(code) === DCI_UNAUTHORIZED,
+      code,
+      message: error?.message ?? describeBody(body),
+    };
+  },
+  hint(status, code, request) {
+    if (Number(code) === DCI_UNAUTHORIZED || status === 401)
+      return "DCImanager refused a fresh session too; check that the DCI user is active and allowed to use the API.";
+    if (status === 404) {
+      if (request.path.startsWith(`${DCI_BASE}/server`)) return "Check the id with dci_list_servers.";
+      if (request.path.startsWith(`${DCI_BASE}/setting`)) return "Check the setting name.";
+      if (request.path.startsWith(`${DCI_AUTH_BASE}/user`)) return "Check the email with dci_list_users.";
+      return "Check the path: infra_list_operations lists the documented ones.";
+    }
+    if (status === 400 && request.query?.where !== undefined)
+      return "Fix the filter: <field> EQ|NE|CP <value>, <field> IS null, combined with AND, NOT and parentheses; strings in single quotes, % as wildcard in CP.";
+    if (status === 400) return "Fix the request as the message says and retry.";
+    if (status === 403) return "The DCImanager user lacks the permission for this; ask an administrator.";
+    if (status !== undefined && status >= 500)
+      return "DCImanager failed internally; retry later or check the platform's logs.";
+    return undefined;
+  },
+  exhaustedHint(status) {
+    if (status !== 503) return undefined;
+    return "DCImanager stayed suspended (503) for the whole call, so nothing was done; try again in a minute, or raise INFRA_MCP_TIMEOUT_MS to wait longer for it to wake up.";
+  },
+};
+
+/**
+ * The profile for one way of logging in. A long-lived token (`expires_at`) is not subject to the idle
+ * rule, so its session must not give it up after an hour of quiet.
+ */
+export function dciProfileFor(auth: DciAuth): ServiceProfile {
+  return auth.kind === "token" ? { ...dciProfile, idleTimeoutMs: undefined } : dciProfile;
+}
