@@ -25,7 +25,9 @@ let failures = 0;
 
 async function call(name, args = {}, note = "") {
   console.log(`\n${bold(`> ${name}`)} ${JSON.stringify(args)}${note ? `   # ${note}` : ""}`);
-  const result = await client.callTool({ name, arguments: args });
+  const result = await client.callTool({ name, arguments: args }, undefined, {
+    onprogress: ({ progress, message }) => console.log(`  … progress ${progress}: ${message ?? ""}`),
+  });
   const text = result.content?.map((part) => part.text).join("\n") ?? "";
   console.log(`${result.isError ? "  ERROR " : "  "}${show(text)}`);
   return result;
@@ -97,8 +99,7 @@ try {
     "the secret comes from INFRA_MCP_SECRET_SANDBOX_AWS, never from the chat",
   );
   expect(!put.isError, "put failed");
-  await call("netprofiler_sync_aws_accounts");
-  await call("netprofiler_get_aws_status", {}, "state is SYNC_INITIALIZING, then SYNC_SUCCEEDED");
+  await call("netprofiler_sync_aws_accounts", {}, "waits for the sync to end, reporting progress");
 
   const args = { acc_ids: ["staging"] };
   const first = await call("netprofiler_delete_aws_accounts", args, "destructive: the server asks first");
