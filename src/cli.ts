@@ -2,9 +2,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { parse as parseDotenv } from "dotenv";
 import { ConfigError, loadConfig } from "./config.js";
-import { type Sandbox, SERVICE_PREFIXES, startSandbox } from "./sandbox/index.js";
+// The sandbox (emulators, node:http) and dotenv load only when used: start-up is paid by every session.
+import type { Sandbox } from "./sandbox/index.js";
 import { createRuntime, createServer, VERSION } from "./server.js";
 
 const USAGE = `infra-mcp ${VERSION}: one MCP server for SSMCM, DCImanager 6, Squonk2, OpenvCloud and NetProfiler.
@@ -32,7 +32,7 @@ function fail(message: string): never {
   process.exit(BAD_CONFIG);
 }
 
-function readEnvFile(path: string | undefined): Record<string, string> {
+async function readEnvFile(path: string | undefined): Promise<Record<string, string>> {
   const file = path ?? ".env";
   if (!existsSync(file)) {
     if (path !== undefined) fail(`infra-mcp: --env-file ${path}: no such file.`);
@@ -40,7 +40,8 @@ function readEnvFile(path: string | undefined): Record<string, string> {
   }
   try {
     // Parsed, not loaded with config(): dotenv's loader can print to stdout, which belongs to JSON-RPC.
-    return parseDotenv(readFileSync(file, "utf8"));
+    const { parse } = await import("dotenv");
+    return parse(readFileSync(file, "utf8"));
   } catch (error) {
     fail(`infra-mcp: cannot read ${file}: ${(error as Error).message}`);
   }
@@ -67,9 +68,13 @@ async function main(): Promise<void> {
   }
 
   // The process environment wins over .env, as users expect from dotenv.
-  const env: Record<string, string | undefined> = { ...readEnvFile(values["env-file"]), ...process.env };
+  const env: Record<string, string | undefined> = {
+    ...(await readEnvFile(values["env-file"])),
+    ...process.env,
+  };
   let sandbox: Sandbox | undefined;
   if (values.sandbox) {
+    const { SERVICE_PREFIXES, startSandbox } = await import("./sandbox/index.js");
     sandbox = await startSandbox();
     for (const name of Object.keys(env)) {
       if (SERVICE_PREFIXES.some((prefix) => name.startsWith(prefix))) delete env[name];

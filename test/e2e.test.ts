@@ -120,6 +120,13 @@ describe("the built binary over stdio", () => {
     expect(fromFile.code).toBe(2);
     expect(fromFile.stderr).toContain('NETPROFILER_AUTH: "sometimes" is not one of');
 
+    // Without --env-file, .env in the working directory is read; the process environment wins over it.
+    writeFileSync(join(dir, ".env"), "NETPROFILER_URL=https://np.example.com\nINFRA_MCP_LOG_LEVEL=chatty\n");
+    const fromDefault = await finished(run([], { INFRA_MCP_LOG_LEVEL: "error" }, dir));
+    expect(fromDefault.code).toBe(2);
+    expect(fromDefault.stderr).toContain("NETPROFILER_USERNAME");
+    expect(fromDefault.stderr).not.toContain("chatty");
+
     const unknownFlag = await finished(run(["--verbose"]));
     expect(unknownFlag.code).toBe(2);
     expect(unknownFlag.stderr).toContain("Unknown option '--verbose'");

@@ -1,0 +1,96 @@
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const cli = join(root, "dist", "cli.js");
+const dir = mkdtempSync(join(tmpdir(), "infra-mcp-bench-test-"));
+
+beforeAll(() => {
+  // npm test builds first; a bare `vitest` run may not have.
+  if (!existsSync(cli))
+    execFileSync(
+      process.execPath,
+      [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+      { cwd: root },
+    );
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Every figure `npm run bench` reports; each must be a number (no timing is asserted). */
+const FIGURES = [
+  "perCallToolP50Ms",
+  "perCallToolP90Ms",
+  "perCallToolP99Ms",
+  "perCallFetchP50Ms",
+  "perCallFetchP90Ms",
+  "perCallFetchP99Ms",
+  "perCallHttpP50Ms",
+  "perCallHttpP90Ms",
+  "perCallHttpP99Ms",
+  "perCallFloorP50Ms",
+  "perCallToolP50Ratio",
+  "perCallHttpP50Ratio",
+  "throughputToolPerS",
+  "throughputFetchPerS",
+  "throughputHttpPerS",
+  "throughputFloorPerS",
+  "throughputToolRatio",
+  "throughputHttpRatio",
+  "serverCpuUsPerCall",
+  "coldInitializeMs",
+  "coldToolsListMs",
+  "minimalInitializeMs",
+  "minimalToolsListMs",
+  "coldToolsListRatio",
+  "tools",
+  "toolsListBytes",
+  "bytesPerTool",
+  "largestToolBytes",
+  "rssAfterStartMB",
+  "peakRssMB",
+  "concurrentCalls",
+  "loginsAfterExpiry",
+  "failedCallsAfterExpiry",
+  "listItems",
+  "resultTextBytes",
+  "upstreamBodyBytes",
+  "resultTextRatio",
+];
+
+const TARGETS = ["perCallP50", "throughput", "coldStart", "peakRss", "bytesPerTool", "logins", "resultBytes"];
+
+describe("npm run bench", () => {
+  it("produces every figure with tiny counts, into the file given by --out", async () => {
+    const out = join(dir, "latest.json");
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(root, "scripts/bench.mjs"), "--quick", "--spawns", "1", "--out", out],
+      { cwd: root, timeout: 45_000, env: { PATH: process.env.PATH ?? "" } },
+    );
+    expect(stdout).toContain("| figure");
+    const report = JSON.parse(readFileSync(out, "utf8"));
+    expect(report.mode).toBe("quick");
+    for (const key of ["date", "node", "platform", "nproc", "cpu"]) expect(report.machine[key]).toBeDefined();
+    for (const [key, value] of Object.entries(report.figures)) expect(Number.isFinite(value), key).toBe(true);
+    for (const key of FIGURES) {
+      expect(typeof report.figures[key], key).toBe("number");
+      expect(Number.isFinite(report.figures[key]), key).toBe(true);
+    }
+    expect(report.targets.map((target: { id: string }) => target.id)).toEqual(TARGETS);
+    for (const target of report.targets) {
+      expect(typeof target.value, target.id).toBe("number");
+      expect(typeof target.pass, target.id).toBe("boolean");
+      expect(typeof target.target, target.id).toBe("string");
+    }
+    // The list really had the asked-for size, and every concurrent call came back.
+    expect(report.figures.listItems).toBe(200);
+    expect(report.figures.concurrentCalls).toBe(100);
+    expect(report.figures.failedCallsAfterExpiry).toBe(0);
+  }, 55_000);
+});
