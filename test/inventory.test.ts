@@ -72,7 +72,7 @@ describe("tool inventory", () => {
   it("keeps tools/list compact", () => {
     const bytes = JSON.stringify({ tools }).length;
     // A regression guard, not the bench target: see `npm run bench` for the per-tool figures.
-    expect(bytes / tools.length).toBeLessThan(800);
+    expect(bytes / tools.length).toBeLessThan(760);
   });
 
   it("matches the schema snapshot of every tool (update on purpose with vitest -u)", async () => {

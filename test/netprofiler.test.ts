@@ -53,7 +53,6 @@ describe("netprofiler tools over a real MCP client (OAuth access code)", () => {
         { access_key: "AKIAIOSFODNN7PRODUS1", acc_id: "prod-us" },
         { access_key: "AKIAIOSFODNN7STAGING", acc_id: "staging" },
       ],
-      total: 3,
     });
     const page = await harness.call("netprofiler_list_aws_accounts", {
       fields: ["acc_id"],

@@ -1,4 +1,4 @@
-import ky, { HTTPError, type KyInstance, type Options as KyOptions } from "ky";
+import type { HTTPError, KyInstance, Options as KyOptions } from "ky";
 import type { TlsConfig } from "../config.js";
 import { CancelledError, describeError, LoginError, ReadOnlyError, UpstreamError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -132,7 +132,7 @@ export class Session {
   readonly baseUrl: string;
   readonly profile: ServiceProfile;
   readonly strategy: AuthStrategy;
-  readonly #http: KyInstance;
+  #http: KyInstance | undefined;
   readonly #options: SessionOptions;
   readonly #now: () => number;
   #credential: { value: Credential; obtainedAt: number; lastUsedAt: number } | undefined;
@@ -148,14 +148,24 @@ export class Session {
     this.strategy = options.strategy;
     this.#now = options.now ?? Date.now;
     this.#idleTimeoutMs = options.profile.idleTimeoutMs;
-    this.#http = ky.create({
+  }
+
+  /**
+   * The ky instance, built on first use: ky and fetch load when a service is first called, not at
+   * start-up (a measured fifth of the cold start, paid by every session even if no tool is called).
+   */
+  async #client(): Promise<KyInstance> {
+    if (this.#http) return this.#http;
+    const { default: ky } = await loadKy();
+    this.#http ??= ky.create({
       prefixUrl: this.baseUrl,
-      fetch: createFetch(options.tls),
+      fetch: createFetch(this.#options.tls),
       throwHttpErrors: true,
       // The whole call, retries included, is bounded by our own deadline signal instead.
       timeout: false,
-      headers: { accept: "application/json", ...options.profile.headers },
+      headers: { accept: "application/json", ...this.profile.headers },
     });
+    return this.#http;
   }
 
   /** Sends one request with credentials; returns the profile's unwrapped data or throws a typed error. */
@@ -346,9 +356,8 @@ export class Session {
           if (isTlsFailure(error)) return false;
           // A write whose connection failed may have been carried out: only a status (DCImanager's 503:
           // suspended, nothing done) proves it was not, so only reads are repeated after a network error.
-          if (!(error instanceof HTTPError) && request.method !== "GET") return false;
-          const retryAfterMs =
-            error instanceof HTTPError ? parseRetryAfter(error.response.headers) : undefined;
+          if (!isHttpError(error) && request.method !== "GET") return false;
+          const retryAfterMs = isHttpError(error) ? parseRetryAfter(error.response.headers) : undefined;
           if (retryAfterMs !== undefined && this.#now() + retryAfterMs >= deadline) return false;
           return undefined;
         },
@@ -357,7 +366,7 @@ export class Session {
         beforeRetry: [
           ({ error, retryCount }) => {
             retries = retryCount;
-            if (error instanceof HTTPError) lastTransient = error.response.status;
+            if (isHttpError(error)) lastTransient = error.response.status;
             this.#options.logger.debug(
               `${this.profile.api} ${request.method} ${request.path}: retry ${retryCount} after ${error.message}`,
             );
@@ -371,9 +380,10 @@ export class Session {
 
     let response: Response;
     try {
-      response = await this.#http(request.path.replace(/^\/+/, ""), options);
+      const http = await this.#client();
+      response = await http(request.path.replace(/^\/+/, ""), options);
     } catch (error) {
-      if (error instanceof HTTPError) {
+      if (isHttpError(error)) {
         response = error.response;
       } else if (request.signal?.aborted) {
         throw new CancelledError(
@@ -418,6 +428,17 @@ export class Session {
     }
     return { status, headers: response.headers, body };
   }
+}
+
+let kyModule: Promise<typeof import("ky")> | undefined;
+function loadKy(): Promise<typeof import("ky")> {
+  kyModule ??= import("ky");
+  return kyModule;
+}
+
+/** ky's HTTPError, recognised without loading ky (it is loaded with the first request anyway). */
+function isHttpError(error: unknown): error is HTTPError {
+  return error instanceof Error && error.name === "HTTPError" && "response" in error;
 }
 
 function errorMessage(outcome: Outcome): string {

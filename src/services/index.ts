@@ -28,6 +28,11 @@ function plans(config: Config): SessionPlan[] {
   return found;
 }
 
+/** Ids of the upstream APIs the configuration enables, as the generic tools name them. */
+export function enabledApis(config: Config): string[] {
+  return plans(config).map((plan) => plan.profile.api);
+}
+
 /** One Session per enabled upstream API, keyed by API id (`netprofiler`, `dci`, `squonk_dm`, ...). */
 export function createSessions(config: Config, redactor: Redactor, logger: Logger): Map<string, Session> {
   const sessions = new Map<string, Session>();

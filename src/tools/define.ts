@@ -57,6 +57,11 @@ export interface ToolDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
   title: string;
   description: string;
   input: Shape;
+  /**
+   * The input as served under one configuration, when it depends on it (the generic tools accept only the
+   * enabled APIs). Must accept a subset of `input`.
+   */
+  inputFor?(apis: readonly string[]): z.ZodRawShape;
   /** Shape of `structuredContent` for non-list tools; list tools get the list shape. */
   output?: z.ZodRawShape;
   annotations: Annotations;
@@ -103,23 +108,24 @@ export function listParameters(defaultLimit: number | undefined): z.ZodRawShape 
         ? limit.describe("Max items")
         : limit.describe(`Max items (default ${defaultLimit})`),
     offset: z.number().int().min(0).optional().describe("Items to skip"),
-    fields: z.array(z.string()).optional().describe("Keep only these keys in each item"),
+    fields: z.array(z.string()).optional().describe("Keys to keep in each item"),
   };
 }
 
+/**
+ * What list results declare. `offset`, `truncated`, `next_offset` and `note` also appear when they apply;
+ * they are left out of the schema (extra keys stay allowed) because every byte of it is paid in every
+ * conversation, and the result explains itself when they appear.
+ */
 export const LIST_OUTPUT = {
   items: z.array(z.record(z.string(), z.unknown())),
   total: z.number().int().optional(),
-  offset: z.number().int().optional(),
-  truncated: z.boolean().optional(),
-  next_offset: z.number().int().optional(),
-  note: z.string().optional(),
 } satisfies z.ZodRawShape;
 
 export const CONFIRMATION_TOKEN = z
   .string()
   .optional()
-  .describe("Token from a confirmation_required result; repeat the same call with it to proceed");
+  .describe("From a confirmation_required result, to proceed");
 
 /** Builds the `{items, total?, offset?, truncated?}` result: paging, `fields`, redaction and the budget. */
 export function shapeList(
@@ -145,7 +151,10 @@ export function shapeList(
   if (total !== undefined && shownEnd < total && limit !== undefined && shaped.length >= limit) {
     result.next_offset = shownEnd;
   }
-  return fitList(result, shaped, offset, options.maxChars);
+  const fitted = fitList(result, shaped, offset, options.maxChars);
+  // A total that only repeats the number of items shown tells the model nothing (and costs bytes).
+  if (offset === 0 && fitted.total === (fitted.items as unknown[]).length) delete fitted.total;
+  return fitted;
 }
 
 /** Keeps whole items that fit the budget; says how many were left out and how to get them. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Config } from "../config.js";
 import { needsConfirmation } from "../safety/confirm.js";
+import { enabledApis } from "../services/index.js";
 import { dciTools } from "./dci.js";
 import { CONFIRMATION_TOKEN, LIST_OUTPUT, listParameters, type ToolDefinition } from "./define.js";
 import { infraTools } from "./infra.js";
@@ -25,17 +26,18 @@ export interface PreparedTool {
  * `infra_*` tools are always on; read-only keeps only tools marked readOnlyHint.
  */
 export function prepareTools(config: Config, tools: readonly ToolDefinition[] = allTools): PreparedTool[] {
+  const apis = enabledApis(config);
   return tools
     .filter((tool) => tool.service === "infra" || config.toolsets.has(tool.service))
     .filter((tool) => !config.readOnly || tool.annotations.readOnly)
-    .map((tool) => prepare(tool, config));
+    .map((tool) => prepare(tool, config, apis));
 }
 
-function prepare(definition: ToolDefinition, config: Config): PreparedTool {
+function prepare(definition: ToolDefinition, config: Config, apis: readonly string[]): PreparedTool {
   const confirm = needsConfirmation(definition.annotations, config.confirm);
   const input = z
     .object({
-      ...definition.input,
+      ...(definition.inputFor?.(apis) ?? definition.input),
       ...(definition.list ? listParameters(definition.list.defaultLimit) : {}),
       ...(confirm ? { confirmation_token: CONFIRMATION_TOKEN } : {}),
     })

@@ -9,10 +9,16 @@ export const API_IDS = ["ssmcm", "dci", "squonk_dm", "squonk_as", "ovc", "netpro
 
 const LOCAL = { ...READ_ONLY, openWorld: false };
 
-const serviceParameter = z.enum(API_IDS).describe("Upstream API");
+/** The `service` parameter as served: only the enabled APIs (TOOLS.md: "enabled ones only"). */
+function serviceParameter(apis: readonly string[] = API_IDS) {
+  // An enum needs at least one value; with nothing enabled, every call is refused by sessionFor.
+  const values = (apis.length > 0 ? apis : API_IDS) as [string, ...string[]];
+  return z.enum(values).describe("Upstream API");
+}
+// Checked with refine (not regex) so the rule costs no bytes in tools/list; the message says it all.
 const pathParameter = z
   .string()
-  .regex(/^\/[^?#]*$/, "must start with / and carry no query string (use query)")
+  .refine((path) => /^\/[^?#]*$/.test(path), "must start with / and carry no query string (use query)")
   .refine((path) => !path.split("/").includes(".."), "must not contain '..' segments")
   .describe("Path relative to the service URL, starting with /");
 const queryParameter = z
@@ -78,16 +84,16 @@ const statusTool = defineTool({
   },
 });
 
+const filter = z.string().optional().describe("Words that must all appear in method, path or summary");
+
 const listOperationsTool = defineTool({
   name: "infra_list_operations",
   service: "infra",
   title: "List upstream operations",
   description:
     "Documented operations (method, path, summary) of a service, to use with infra_api_get or infra_api_call.",
-  input: {
-    service: serviceParameter,
-    filter: z.string().optional().describe("Words that must all appear in method, path or summary"),
-  },
+  input: { service: serviceParameter(), filter },
+  inputFor: (apis) => ({ service: serviceParameter(apis), filter }),
   list: {},
   annotations: LOCAL,
   async handler({ service, filter }, ctx) {
@@ -102,7 +108,8 @@ const apiGetTool = defineTool({
   title: "Read any upstream path",
   description:
     "GET any path of an enabled service through its session. Find paths with infra_list_operations.",
-  input: { service: serviceParameter, path: pathParameter, query: queryParameter },
+  input: { service: serviceParameter(), path: pathParameter, query: queryParameter },
+  inputFor: (apis) => ({ service: serviceParameter(apis), path: pathParameter, query: queryParameter }),
   output: { data: z.unknown() },
   annotations: READ_ONLY,
   async handler({ service, path, query }, ctx) {
@@ -112,19 +119,21 @@ const apiGetTool = defineTool({
   },
 });
 
+const callParameters = {
+  method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).describe("HTTP method"),
+  path: pathParameter,
+  query: queryParameter,
+  body: z.unknown().optional().describe("JSON body"),
+};
+
 const apiCallTool = defineTool({
   name: "infra_api_call",
   service: "infra",
   title: "Send any upstream request",
   description:
     "Any request to an enabled service through its session, for operations without a dedicated tool. Prefer dedicated tools.",
-  input: {
-    service: serviceParameter,
-    method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).describe("HTTP method"),
-    path: pathParameter,
-    query: queryParameter,
-    body: z.unknown().optional().describe("JSON body"),
-  },
+  input: { service: serviceParameter(), ...callParameters },
+  inputFor: (apis) => ({ service: serviceParameter(apis), ...callParameters }),
   output: { data: z.unknown() },
   annotations: { ...DESTRUCTIVE, idempotent: false },
   preview: ({ service, method, path, body }) =>
