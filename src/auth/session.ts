@@ -4,7 +4,7 @@ import { CancelledError, describeError, LoginError, ReadOnlyError, UpstreamError
 import type { Logger } from "../log.js";
 import type { Redactor } from "../safety/redact.js";
 import type { Operation } from "../services/catalogue.js";
-import { createFetch } from "./tls.js";
+import { createHttpFetch } from "./http-fetch.js";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -159,7 +159,7 @@ export class Session {
     const { default: ky } = await loadKy();
     this.#http ??= ky.create({
       prefixUrl: this.baseUrl,
-      fetch: createFetch(this.#options.tls),
+      fetch: createHttpFetch(this.#options.tls) as typeof fetch,
       throwHttpErrors: true,
       // The whole call, retries included, is bounded by our own deadline signal instead.
       timeout: false,
