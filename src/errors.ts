@@ -36,6 +36,21 @@ export class UpstreamError extends Error {
   }
 }
 
+/** A 2xx answer whose body is not what the API documents (an HTML page from a proxy, a truncated body). */
+export function unexpectedAnswer(
+  where: { service: string; method: string; path: string },
+  expected: string,
+  body: unknown,
+): UpstreamError {
+  const shown = typeof body === "string" ? body : JSON.stringify(body);
+  return new UpstreamError({
+    ...where,
+    status: 200,
+    message: `expected ${expected}, got ${(shown ?? "nothing").slice(0, 120)}`,
+    hint: "Check that the service URL points at the appliance itself, not at a proxy or login page.",
+  });
+}
+
 /** Logging in failed: the credentials are wrong, expired or used up. Retrying will not help. */
 export class LoginError extends UpstreamError {
   override name = "LoginError";

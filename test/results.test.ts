@@ -71,6 +71,27 @@ describe("result shaping", () => {
     );
   });
 
+  it("reports an answer that is not the API's (a proxy's HTML page) and keeps serving", async () => {
+    harness = await startHarness();
+    await harness.call("netprofiler_get_aws_status");
+    harness.netprofiler.garbleNext(1);
+    const list = await harness.call("netprofiler_list_aws_accounts");
+    expect(list.isError).toBe(true);
+    expect(textOf(list)).toMatch(
+      /^netprofiler GET \/api\/npm\.aws_config\/1\.0\/auth_codes -> 200: expected a JSON array, got <html>.*not at a proxy or login page\.$/,
+    );
+    harness.netprofiler.garbleNext(1, { body: '{"state": "SYNC_SUC', contentType: "application/json" });
+    const status = await harness.call("netprofiler_get_aws_status");
+    expect(textOf(status)).toContain('expected the status object, got {"state": "SYNC_SUC');
+    await harness.call("dci_get_server", { server_id: 1 });
+    harness.dci.garbleNext(1, { body: '{"unexpected": true}', contentType: "application/json" });
+    const servers = await harness.call("dci_list_servers");
+    expect(textOf(servers)).toContain("expected {list, size}");
+    // Nothing stuck: the next calls work.
+    expect((await harness.call("netprofiler_list_aws_accounts")).isError).toBeFalsy();
+    expect((await harness.call("dci_list_servers")).isError).toBeFalsy();
+  });
+
   it("lists operations from the built-in catalogue, filtered", async () => {
     harness = await startHarness();
     const result = await harness.call("infra_list_operations", {

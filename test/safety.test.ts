@@ -155,6 +155,23 @@ describe("confirmation with elicitation", () => {
   });
 });
 
+describe("confirmation when elicitation fails", () => {
+  it("falls back to a confirmation token, sending nothing", async () => {
+    harness = await startHarness({
+      capabilities: { capabilities: { elicitation: { form: {} } } },
+      prepareClient: (client) =>
+        client.setRequestHandler(ElicitRequestSchema, async () => {
+          throw new Error("this client cannot render forms");
+        }),
+    });
+    const result = await harness.call("netprofiler_delete_aws_accounts", { acc_ids: ["staging"] });
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ confirmation_required: true });
+    expect(mutatingRequests(harness)).toHaveLength(0);
+    expect(harness.logs.join("")).toContain("elicitation failed");
+  });
+});
+
 describe("read-only mode", () => {
   it("lists only read-only tools and serves reads", async () => {
     harness = await startHarness({ env: { INFRA_MCP_READ_ONLY: "true" } });

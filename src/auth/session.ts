@@ -107,8 +107,6 @@ export interface SessionOptions {
   readOnly: boolean;
   redactor: Redactor;
   logger: Logger;
-  /** Injectable clock for tests with fake timers. */
-  now?: () => number;
 }
 
 export interface SessionState {
@@ -134,7 +132,9 @@ export class Session {
   readonly strategy: AuthStrategy;
   #http: KyInstance | undefined;
   readonly #options: SessionOptions;
-  readonly #now: () => number;
+  // Date.now, read through one place; tests fake Date itself so that sessions, strategies and emulators
+  // share one clock.
+  readonly #now = () => Date.now();
   #credential: { value: Credential; obtainedAt: number; lastUsedAt: number } | undefined;
   #pendingLogin: Promise<Credential> | undefined;
   #logins = 0;
@@ -146,7 +146,6 @@ export class Session {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.profile = options.profile;
     this.strategy = options.strategy;
-    this.#now = options.now ?? Date.now;
     this.#idleTimeoutMs = options.profile.idleTimeoutMs;
   }
 
@@ -230,11 +229,6 @@ export class Session {
    */
   setIdleTimeout(ms: number): void {
     if (this.#idleTimeoutMs !== undefined) this.#idleTimeoutMs = ms;
-  }
-
-  /** Drops the credential so the next call logs in (used by tests and after logout). */
-  invalidate(): void {
-    this.#credential = undefined;
   }
 
   #assertAllowed(request: UpstreamRequest): void {

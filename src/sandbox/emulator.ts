@@ -27,6 +27,8 @@ interface Fault {
   remaining: number;
   status: number;
   retryAfter?: string;
+  /** A raw answer instead of the platform's error body (a proxy's HTML page, a truncated body). */
+  raw?: { body: string; contentType: string };
   /** Only requests whose method is listed (all when absent). */
   methods?: string[];
 }
@@ -84,6 +86,26 @@ export abstract class Emulator {
     this.#faults.push(fault);
   }
 
+  /**
+   * Answers the next `count` requests with a body that is not the platform's (by default the HTML page a
+   * reverse proxy or captive portal might return with 200), to prove the client reports it.
+   */
+  garbleNext(
+    count: number,
+    options: { status?: number; body?: string; contentType?: string; methods?: string[] } = {},
+  ): void {
+    const fault: Fault = {
+      remaining: count,
+      status: options.status ?? 200,
+      raw: {
+        body: options.body ?? "<html><body><h1>Sign in to the corporate proxy</h1></body></html>",
+        contentType: options.contentType ?? "text/html",
+      },
+    };
+    if (options.methods) fault.methods = options.methods.map((m) => m.toUpperCase());
+    this.#faults.push(fault);
+  }
+
   clearFaults(): void {
     this.#faults = [];
   }
@@ -130,8 +152,11 @@ export abstract class Emulator {
     if (fault) {
       fault.remaining -= 1;
       recorded.faulted = true;
-      response = { status: fault.status, body: this.faultBody(fault.status) };
-      if (fault.retryAfter !== undefined) response.headers = { "retry-after": fault.retryAfter };
+      response = fault.raw
+        ? { status: fault.status, body: fault.raw.body, headers: { "content-type": fault.raw.contentType } }
+        : { status: fault.status, body: this.faultBody(fault.status) };
+      if (fault.retryAfter !== undefined)
+        response.headers = { ...response.headers, "retry-after": fault.retryAfter };
     } else {
       try {
         response = await this.handle(recorded);

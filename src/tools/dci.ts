@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DCI_AUTH_BASE } from "../auth/dci.js";
-import { UpstreamError } from "../errors.js";
+import { UpstreamError, unexpectedAnswer } from "../errors.js";
 import { DCI_BASE } from "../services/dci.js";
 import {
   DESTRUCTIVE,
@@ -20,9 +20,11 @@ function limitParameter({ offset, limit }: ListArgs): string {
 }
 
 /** `{list, size}` -> a page the wrapper can shape. */
-function toPage(body: unknown, args: ListArgs): ListPage {
+function toPage(body: unknown, args: ListArgs, path: string): ListPage {
   const { list, size } = (body ?? {}) as { list?: unknown; size?: unknown };
-  const items = Array.isArray(list) ? list : [];
+  if (!Array.isArray(list))
+    throw unexpectedAnswer({ service: "dci", method: "GET", path }, "{list, size}", body);
+  const items = list;
   const total = typeof size === "number" ? size : undefined;
   // An instance that ignored `limit` sent everything from the start: page it here instead.
   if (items.length > (args.limit ?? DEFAULT_LIMIT)) return { items, total: total ?? items.length };
@@ -55,7 +57,7 @@ const listServersTool = defineTool({
       },
       signal,
     });
-    return toPage(body, args);
+    return toPage(body, args, `${DCI_BASE}/server`);
   },
 });
 
@@ -152,7 +154,7 @@ const listUsersTool = defineTool({
       query: { where: args.where || undefined, limit: limitParameter(args) },
       signal,
     });
-    return toPage(body, args);
+    return toPage(body, args, `${DCI_BASE}/user`);
   },
 });
 

@@ -97,12 +97,17 @@ async function confirm(
       `${tool.definition.title} with ${JSON.stringify(deps.redactor.value(args))}`,
   );
   if (call.elicit) {
-    const answer = await call.elicit(`${tool.definition.title}: ${preview}. Proceed?`);
-    if (answer === "accept") return undefined;
-    return errorResult(
-      deps.redactor,
-      `The user ${answer === "decline" ? "declined" : "cancelled"}; nothing was done.`,
-    );
+    try {
+      const answer = await call.elicit(`${tool.definition.title}: ${preview}. Proceed?`);
+      if (answer === "accept") return undefined;
+      const word = answer === "decline" ? "declined" : "cancelled";
+      return errorResult(deps.redactor, `The user ${word}; nothing was done.`);
+    } catch (error) {
+      // A client that announced elicitation but could not show the form: ask through a token instead.
+      deps.logger.warn(
+        `${name}: elicitation failed (${(error as Error).message}); returning a confirmation token`,
+      );
+    }
   }
   const issued = deps.confirmations.issue(name, args);
   const structured = {

@@ -1,10 +1,21 @@
 import { z } from "zod";
-import { ToolInputError } from "../errors.js";
+import type { Session } from "../auth/session.js";
+import { ToolInputError, unexpectedAnswer } from "../errors.js";
 import { NETPROFILER_AWS_BASE } from "../services/netprofiler.js";
 import { DESTRUCTIVE, defineTool, MUTATING, READ_ONLY, type ToolDefinition } from "./define.js";
 import { pollUntil } from "./wait.js";
 
 const DONE = { ok: z.boolean(), summary: z.string() };
+
+/** `GET /status`, checked to be the documented object. */
+async function readStatus(session: Session, signal: AbortSignal): Promise<SyncStatus> {
+  const path = `${NETPROFILER_AWS_BASE}/status`;
+  const body = await session.request({ method: "GET", path, signal });
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw unexpectedAnswer({ service: "netprofiler", method: "GET", path }, "the status object", body);
+  }
+  return body as SyncStatus;
+}
 
 /** `GET /status` (the seed's CloudStatus object). */
 interface SyncStatus {
@@ -30,7 +41,7 @@ const statusTool = defineTool({
   },
   annotations: READ_ONLY,
   async handler(_args, { session, signal }) {
-    return session.request({ method: "GET", path: `${NETPROFILER_AWS_BASE}/status`, signal });
+    return readStatus(session, signal);
   },
 });
 
@@ -43,8 +54,11 @@ const listAccountsTool = defineTool({
   list: {},
   annotations: READ_ONLY,
   async handler(_args, { session, signal }) {
-    const body = await session.request({ method: "GET", path: `${NETPROFILER_AWS_BASE}/auth_codes`, signal });
-    return { items: Array.isArray(body) ? body : [] };
+    const path = `${NETPROFILER_AWS_BASE}/auth_codes`;
+    const body = await session.request({ method: "GET", path, signal });
+    if (!Array.isArray(body))
+      throw unexpectedAnswer({ service: "netprofiler", method: "GET", path }, "a JSON array", body);
+    return { items: body };
   },
 });
 
