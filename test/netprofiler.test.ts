@@ -332,6 +332,26 @@ describe("netprofiler session behaviour through the tools", () => {
     expect(textOf(result)).toContain("GET /api/npm.aws_config/1.0/status -> 503 (error SERVICE_UNAVAILABLE)");
   });
 
+  it("stops the upstream work when the MCP client cancels the call", async () => {
+    harness = await startHarness();
+    await harness.call("netprofiler_get_aws_status");
+    // The upstream asks for a 3 s pause before the retry; the client gives up after 100 ms.
+    harness.netprofiler.failNext(1, 503, { retryAfterSeconds: 3, methods: ["GET"] });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    await expect(
+      harness.client.callTool({ name: "netprofiler_list_aws_accounts", arguments: {} }, undefined, {
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow(/abort/i);
+    // notifications/cancelled reached the server: the session abandoned the wait instead of retrying.
+    const h = harness;
+    await expect.poll(() => h.logs.join(""), { timeout: 2_000 }).toContain("Cancelled: netprofiler GET");
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(apiRequests(h).filter((r) => r.path === `${AWS}/auth_codes`)).toHaveLength(1);
+  });
+
   it("does not retry a PUT after 503: a write may have happened", async () => {
     harness = await startHarness();
     await harness.call("netprofiler_get_aws_status");
