@@ -1,24 +1,16 @@
-import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { builtCli, root } from "./built.js";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const cli = join(root, "dist", "cli.js");
-const dir = mkdtempSync(join(tmpdir(), "infra-mcp-bench-test-"));
-
+// The bench measures the built server.
 beforeAll(() => {
-  // npm test builds first; a bare `vitest` run may not have.
-  if (!existsSync(cli))
-    execFileSync(
-      process.execPath,
-      [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
-      { cwd: root },
-    );
+  builtCli();
 });
+const dir = mkdtempSync(join(tmpdir(), "infra-mcp-bench-test-"));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

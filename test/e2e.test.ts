@@ -1,21 +1,13 @@
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
+import { builtCli, root } from "./built.js";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const cli = join(root, "dist", "cli.js");
-
+let cli: string;
 beforeAll(() => {
-  // npm test builds first; a bare `vitest` run may not have.
-  if (!existsSync(cli))
-    execFileSync(
-      process.execPath,
-      [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
-      { cwd: root },
-    );
+  cli = builtCli();
 });
 
 /** Only PATH and the given variables: the developer's own environment must not leak into the test. */
