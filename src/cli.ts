@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, type ConfigProblem, formatProblems, loadConfig } from "./config.js";
 // The sandbox (emulators, node:http) and dotenv load only when used: start-up is paid by every session.
 import type { Sandbox } from "./sandbox/index.js";
 import { createRuntime, createServer, VERSION } from "./server.js";
@@ -10,6 +10,7 @@ import { createRuntime, createServer, VERSION } from "./server.js";
 const USAGE = `infra-mcp ${VERSION}: one MCP server for SSMCM, DCImanager 6, Squonk2, OpenvCloud and NetProfiler.
 
 Usage: infra-mcp [options]          serve MCP over stdio
+       infra-mcp --http [HOST:]PORT  serve Streamable HTTP at /mcp (stateless; needs INFRA_MCP_HTTP_TOKEN)
 
 Options:
   --sandbox            start the built-in emulators and point every service at them
@@ -63,9 +64,6 @@ async function main(): Promise<void> {
     process.stderr.write(`${VERSION}\n`);
     return;
   }
-  if (values.http !== undefined) {
-    fail("infra-mcp: --http is not available in this version yet; use stdio (no flag).");
-  }
 
   // The process environment wins over .env, as users expect from dotenv.
   const env: Record<string, string | undefined> = {
@@ -98,6 +96,55 @@ async function main(): Promise<void> {
   }
 
   const runtime = createRuntime(config);
+  process.on("uncaughtException", (error) =>
+    runtime.logger.error(`uncaught: ${error.stack ?? error.message}`),
+  );
+  process.on("unhandledRejection", (reason) =>
+    runtime.logger.error(`unhandled rejection: ${String(reason)}`),
+  );
+  const services = [...runtime.sessions.keys()];
+  if (services.length === 0) {
+    runtime.logger.warn("no service is configured: only infra_* tools are available. See infra-mcp --help.");
+  }
+
+  if (values.http !== undefined) {
+    const { parseListen, serveHttp } = await import("./http.js");
+    const listen = parseListen(values.http);
+    const problems: ConfigProblem[] = [];
+    if (listen === undefined) {
+      problems.push({
+        variable: "--http",
+        problem: `"${values.http}" is not [HOST:]PORT`,
+        example: "--http 127.0.0.1:8080",
+      });
+    }
+    if (config.httpToken === undefined) {
+      problems.push({
+        variable: "INFRA_MCP_HTTP_TOKEN",
+        problem: "missing: --http clients must present it as a bearer token",
+        example: "INFRA_MCP_HTTP_TOKEN=$(openssl rand -hex 32)",
+      });
+    }
+    if (listen === undefined || config.httpToken === undefined) {
+      await sandbox?.stop();
+      fail(formatProblems(problems));
+    }
+    const serving = await serveHttp(runtime, listen, config.httpToken).catch(async (error: Error) => {
+      await sandbox?.stop();
+      fail(`infra-mcp: cannot listen on ${values.http}: ${error.message}`);
+    });
+    // Not a log line: the address is what the operator needs to connect, whatever the log level.
+    process.stderr.write(`infra-mcp ${VERSION} serving ${runtime.tools.length} tools at ${serving.url}\n`);
+    const stop = async () => {
+      await serving.close();
+      await sandbox?.stop();
+      process.exit(0);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    return;
+  }
+
   const server = createServer(runtime);
   const transport = new StdioServerTransport();
   let closing = false;
@@ -111,22 +158,12 @@ async function main(): Promise<void> {
   process.stdin.on("end", shutdown);
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
-  process.on("uncaughtException", (error) =>
-    runtime.logger.error(`uncaught: ${error.stack ?? error.message}`),
-  );
-  process.on("unhandledRejection", (reason) =>
-    runtime.logger.error(`unhandled rejection: ${String(reason)}`),
-  );
 
   await server.connect(transport);
-  const services = [...runtime.sessions.keys()];
   runtime.logger.info(
     `infra-mcp ${VERSION} serving ${runtime.tools.length} tools over stdio` +
       `${sandbox ? " against the sandbox" : ""}; services: ${services.join(", ") || "none"}`,
   );
-  if (services.length === 0) {
-    runtime.logger.warn("no service is configured: only infra_* tools are available. See infra-mcp --help.");
-  }
 }
 
 function parseOptions() {

@@ -128,4 +128,40 @@ describe("the built binary over stdio", () => {
     expect(unknownToolset.stderr).toContain('--toolsets: unknown toolset "storage"');
     expect(unknownToolset.stdout).toBe("");
   });
+
+  it("serves Streamable HTTP with --http, and refuses to start without INFRA_MCP_HTTP_TOKEN", async () => {
+    const refused = await finished(run(["--sandbox", "--http", "127.0.0.1:0"]));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("INFRA_MCP_HTTP_TOKEN: missing");
+
+    const child = run(["--sandbox", "--http", "127.0.0.1:0"], {
+      INFRA_MCP_HTTP_TOKEN: "e2e-token-0123456789",
+    });
+    const done = finished(child);
+    const url = await new Promise<string>((resolve) => {
+      let seen = "";
+      child.stderr.on("data", (chunk: Buffer) => {
+        seen += chunk.toString();
+        const match = /at (http:\/\/\S+\/mcp)/.exec(seen);
+        if (match) resolve(match[1] as string);
+      });
+    });
+    const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
+    const { StreamableHTTPClientTransport } = await import(
+      "@modelcontextprotocol/sdk/client/streamableHttp.js"
+    );
+    const client = new Client({ name: "e2e-http", version: "1" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(url), {
+        requestInit: { headers: { authorization: "Bearer e2e-token-0123456789" } },
+      }),
+    );
+    const status = await client.callTool({ name: "infra_status", arguments: { check: true } });
+    expect((status.structuredContent as { services: { check: { ok: boolean } }[] }).services.length).toBe(2);
+    await client.close();
+    child.kill("SIGTERM");
+    const { code, stdout } = await done;
+    expect(code).toBe(0);
+    expect(stdout).toBe("");
+  });
 });
