@@ -203,7 +203,7 @@ export class Session {
         status,
         code: outcome.code,
         message: outcome.message,
-        hint: this.profile.hint?.(status, outcome.code, request),
+        hint: this.profile.hint?.(status, outcome.code, request) ?? genericHint(status),
       }),
     );
   }
@@ -271,18 +271,8 @@ export class Session {
   async #currentCredential(signal: AbortSignal | undefined): Promise<Credential> {
     const held = this.#credential;
     if (held !== undefined && !this.#isStale(held)) return held.value;
-    if (held !== undefined && !this.strategy.renewable) {
-      this.#credential = undefined;
-      throw this.#recordError(
-        new LoginError({
-          service: this.profile.api,
-          method: "-",
-          path: "-",
-          message: "the session has ended and the configured credential cannot start a new one",
-          hint: this.strategy.refusedHint,
-        }),
-      );
-    }
+    // A stale credential is replaced by logging in again; a strategy that cannot (a spent one-time key)
+    // says so itself, naming what the user must change.
     this.#pendingLogin ??= this.#login().finally(() => {
       this.#pendingLogin = undefined;
     });
@@ -422,6 +412,16 @@ export class Session {
     }
     return { status, headers: response.headers, body };
   }
+}
+
+/** A next step for statuses whose meaning does not depend on the platform. */
+function genericHint(status: number): string | undefined {
+  if (status === 429) return "The upstream is rate-limiting; wait a minute before retrying.";
+  if (status === 405) return "The upstream does not offer this method here; see infra_list_operations.";
+  if (status === 409)
+    return "The resource changed or is busy; read its current state, then retry if still needed.";
+  if (status >= 500) return "The upstream failed internally; retry later or check its logs.";
+  return undefined;
 }
 
 let kyModule: Promise<typeof import("ky")> | undefined;
