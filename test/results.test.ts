@@ -92,6 +92,24 @@ describe("result shaping", () => {
     expect((await harness.call("dci_list_servers")).isError).toBeFalsy();
   });
 
+  it("gives a next step for statuses any platform means the same by (405, 429)", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "off", INFRA_MCP_TIMEOUT_MS: "1500" } });
+    const wrongMethod = await harness.call("infra_api_call", {
+      service: "netprofiler",
+      method: "POST",
+      path: "/api/npm.aws_config/1.0/status",
+    });
+    expect(textOf(wrongMethod)).toBe(
+      "netprofiler POST /api/npm.aws_config/1.0/status -> 405 (error HTTP_INVALID_METHOD): Requested method is not " +
+        "available for this resource. The upstream does not offer this method here; see infra_list_operations.",
+    );
+    harness.netprofiler.failNext(1, 429, { methods: ["PUT"] });
+    const limited = await harness.call("netprofiler_set_aws_sync", { status: "ENABLED" });
+    expect(textOf(limited)).toContain(
+      "-> 429 (error TOO_MANY_REQUESTS): Too many requests. The upstream is rate-limiting",
+    );
+  });
+
   it("lists operations from the built-in catalogue, filtered", async () => {
     harness = await startHarness();
     const result = await harness.call("infra_list_operations", {
