@@ -33,6 +33,20 @@ async function call(name, args = {}, note = "") {
   return result;
 }
 
+/** A destructive call as a client without elicitation makes it: a preview and a token, then the same call with it. */
+async function callConfirmed(name, args) {
+  const plan = await call(name, args, "destructive: the server asks first");
+  const token = plan.structuredContent?.confirmation_token;
+  expect(typeof token === "string", `no confirmation token from ${name}`);
+  const done = await call(
+    name,
+    { ...args, confirmation_token: token },
+    "the user agreed: same arguments plus the token",
+  );
+  expect(!done.isError, `confirmed ${name} failed`);
+  return done;
+}
+
 function expect(condition, message) {
   if (!condition) {
     failures += 1;
@@ -71,16 +85,7 @@ try {
   const target = running[0]?.id;
   const server = await call("dci_get_server", { server_id: target });
   expect(server.structuredContent?.power_status === "on", "the server is not powered on");
-  const power = { server_id: target, action: "off" };
-  const plan = await call("dci_power_server", power, "destructive: the server asks first");
-  const powerToken = plan.structuredContent?.confirmation_token;
-  expect(typeof powerToken === "string", "no confirmation token for the power operation");
-  const powered = await call(
-    "dci_power_server",
-    { ...power, confirmation_token: powerToken },
-    "the user agreed: same arguments plus the token",
-  );
-  expect(!powered.isError, "confirmed power off failed");
+  await callConfirmed("dci_power_server", { server_id: target, action: "off" });
   const setting = await call("dci_update_setting", { name: "operation_change_boot_order", value: "false" });
   expect(!setting.isError, "setting update failed");
   const badFilter = await call(
@@ -101,16 +106,7 @@ try {
   expect(!put.isError, "put failed");
   await call("netprofiler_sync_aws_accounts", {}, "waits for the sync to end, reporting progress");
 
-  const args = { acc_ids: ["staging"] };
-  const first = await call("netprofiler_delete_aws_accounts", args, "destructive: the server asks first");
-  const token = first.structuredContent?.confirmation_token;
-  expect(typeof token === "string", "no confirmation token");
-  const second = await call(
-    "netprofiler_delete_aws_accounts",
-    { ...args, confirmation_token: token },
-    "the user agreed: same arguments plus the token",
-  );
-  expect(!second.isError, "confirmed delete failed");
+  await callConfirmed("netprofiler_delete_aws_accounts", { acc_ids: ["staging"] });
   const list = await call("netprofiler_list_aws_accounts", {});
   expect(!list.structuredContent?.items?.some((a) => a.acc_id === "staging"), "staging still listed");
 

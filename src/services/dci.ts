@@ -125,8 +125,6 @@ export const dciProfile: ServiceProfile = {
       return "Fix the filter: <field> EQ|NE|CP <value>, <field> IS null, combined with AND, NOT and parentheses; strings in single quotes, % as wildcard in CP.";
     if (status === 400) return "Fix the request as the message says and retry.";
     if (status === 403) return "The DCImanager user lacks the permission for this; ask an administrator.";
-    if (status !== undefined && status >= 500)
-      return "DCImanager failed internally; retry later or check the platform's logs.";
     return undefined;
   },
   exhaustedHint(status) {

@@ -56,8 +56,6 @@ export const netprofilerProfile: ServiceProfile = {
     if (status === 403) return "The NetProfiler account lacks the permission for this; ask an administrator.";
     if (status === 400 || code === "REQUEST_INVALID_INPUT")
       return "Fix the request as the message says and retry.";
-    if (status !== undefined && status >= 500)
-      return "NetProfiler failed internally; retry later or check its logs.";
     return undefined;
   },
 };

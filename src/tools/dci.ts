@@ -9,6 +9,7 @@ import {
   type ListPage,
   MUTATING,
   READ_ONLY,
+  type ToolContext,
   type ToolDefinition,
 } from "./define.js";
 
@@ -19,16 +20,33 @@ function limitParameter({ offset, limit }: ListArgs): string {
   return `${offset ?? 0},${limit ?? DEFAULT_LIMIT}`;
 }
 
-/** `{list, size}` -> a page the wrapper can shape. */
-function toPage(body: unknown, args: ListArgs, path: string): ListPage {
+/**
+ * GETs a `{list, size}` collection with `where` (and `orderby`) passed through and `limit=<offset>,<count>`,
+ * and turns it into a page the wrapper can shape.
+ */
+async function listPage(
+  { session, signal }: Pick<ToolContext, "session" | "signal">,
+  path: string,
+  args: ListArgs & { where?: string; orderby?: string },
+): Promise<ListPage> {
+  const body = await session.request({
+    method: "GET",
+    path,
+    // An empty filter or order means none; the platform need not see it.
+    query: {
+      where: args.where || undefined,
+      orderby: args.orderby || undefined,
+      limit: limitParameter(args),
+    },
+    signal,
+  });
   const { list, size } = (body ?? {}) as { list?: unknown; size?: unknown };
   if (!Array.isArray(list))
     throw unexpectedAnswer({ service: "dci", method: "GET", path }, "{list, size}", body);
-  const items = list;
   const total = typeof size === "number" ? size : undefined;
   // An instance that ignored `limit` sent everything from the start: page it here instead.
-  if (items.length > (args.limit ?? DEFAULT_LIMIT)) return { items, total: total ?? items.length };
-  return { items, total, pagedUpstream: true };
+  if (list.length > (args.limit ?? DEFAULT_LIMIT)) return { items: list, total: total ?? list.length };
+  return { items: list, total, pagedUpstream: true };
 }
 
 const where = z.string().optional().describe("Filter, e.g. name CP '%web%' AND location_id EQ 3");
@@ -45,20 +63,7 @@ const listServersTool = defineTool({
   },
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
-  async handler(args, { session, signal }) {
-    const body = await session.request({
-      method: "GET",
-      path: `${DCI_BASE}/server`,
-      // An empty filter or order means none; the platform need not see it.
-      query: {
-        where: args.where || undefined,
-        orderby: args.orderby || undefined,
-        limit: limitParameter(args),
-      },
-      signal,
-    });
-    return toPage(body, args, `${DCI_BASE}/server`);
-  },
+  handler: (args, ctx) => listPage(ctx, `${DCI_BASE}/server`, args),
 });
 
 const serverId = z.number().int().min(1).describe("Server id (from dci_list_servers)");
@@ -147,15 +152,7 @@ const listUsersTool = defineTool({
   input: { where: where.describe("Filter, e.g. email CP '%@example.com'") },
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
-  async handler(args, { session, signal }) {
-    const body = await session.request({
-      method: "GET",
-      path: `${DCI_BASE}/user`,
-      query: { where: args.where || undefined, limit: limitParameter(args) },
-      signal,
-    });
-    return toPage(body, args, `${DCI_BASE}/user`);
-  },
+  handler: (args, ctx) => listPage(ctx, `${DCI_BASE}/user`, args),
 });
 
 /** The vendor's own paths keep `@` as it is (RFC 3986 allows it in a path segment). */
