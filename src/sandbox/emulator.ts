@@ -19,9 +19,15 @@ export interface RecordedRequest {
 
 export interface EmulatorResponse {
   status: number;
+  /** JSON-encoded, unless `raw` is set or a string comes with its own content-type header. */
   body?: unknown;
   headers?: Record<string, string>;
+  /** Send a string body as it is, with only the headers given (no default content-type). */
+  raw?: boolean;
 }
+
+/** How many requests the log keeps: enough for any test, bounded for a long benchmark or demo. */
+const REQUEST_LOG_LIMIT = 5_000;
 
 interface Fault {
   remaining: number;
@@ -144,6 +150,8 @@ export abstract class Emulator {
       recorded.form = Object.fromEntries(new URLSearchParams(body));
     }
     this.requests.push(recorded);
+    // Drop the oldest in one go rather than one per request: the log is for assertions, not history.
+    if (this.requests.length > 2 * REQUEST_LOG_LIMIT) this.requests.splice(0, REQUEST_LOG_LIMIT);
 
     let response: EmulatorResponse;
     const fault = this.#faults.find(
@@ -167,7 +175,9 @@ export abstract class Emulator {
     }
     const outHeaders: Record<string, string> = { ...response.headers };
     let payload = "";
-    if (response.body !== undefined) {
+    if (response.raw && typeof response.body === "string") {
+      payload = response.body;
+    } else if (response.body !== undefined) {
       payload =
         typeof response.body === "string" && outHeaders["content-type"]
           ? response.body
