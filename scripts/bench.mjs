@@ -484,7 +484,7 @@ async function main() {
   const cwd = mkdtempSync(join(tmpdir(), "infra-mcp-bench-")); // no stray .env can reach the servers
   temporary.add(cwd);
   const sandbox = await startSandbox();
-  const np = sandbox.netprofiler;
+  const np = sandbox.emulators.get("netprofiler");
   const env = { ...sandbox.env, INFRA_MCP_LOG_LEVEL: "warn" };
   const log = (message) => console.error(`bench: ${message}`);
   const started = [];

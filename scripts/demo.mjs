@@ -70,6 +70,20 @@ try {
   const status = await call("infra_status", { check: true }, "which services, logged in?");
   expect(!status.isError, "infra_status failed");
 
+  console.log(`\n${bold("## SSMCM multicloud inventory")}`);
+  const buckets = await call(
+    "ssmcm_list_s3_buckets",
+    { search: "eu-west-1", limit: 5, fields: ["name", "account_name", "size_bytes", "public"] },
+    "search and paging run upstream (length/start); total counts the matches",
+  );
+  expect(!buckets.isError && buckets.structuredContent?.items?.length === 5, "no S3 buckets listed");
+  const operations = await call(
+    "infra_list_operations",
+    { service: "ssmcm", filter: "GET azure" },
+    "read from the instance's own Swagger document",
+  );
+  expect(operations.structuredContent?.source?.includes("Swagger"), "the Swagger document was not read");
+
   console.log(`\n${bold("## DCImanager 6 bare-metal servers")}`);
   const servers = await call(
     "dci_list_servers",

@@ -6,8 +6,9 @@ import { ConfigError, type ConfigProblem, formatProblems, loadConfig } from "./c
 // The sandbox (emulators, node:http) and dotenv load only when used: start-up is paid by every session.
 import type { Sandbox } from "./sandbox/index.js";
 import { createRuntime, createServer, VERSION } from "./server.js";
+import { PLATFORMS } from "./services/index.js";
 
-const USAGE = `infra-mcp ${VERSION}: one MCP server for SSMCM, DCImanager 6, Squonk2, OpenvCloud and NetProfiler.
+const USAGE = `infra-mcp ${VERSION}: one MCP server for ${PLATFORMS.map((p) => p.title).join(", ")}.
 
 Usage: infra-mcp [options]          serve MCP over stdio
        infra-mcp --http [HOST:]PORT  serve Streamable HTTP at /mcp (stateless; needs INFRA_MCP_HTTP_TOKEN)
@@ -15,14 +16,15 @@ Usage: infra-mcp [options]          serve MCP over stdio
 Options:
   --sandbox            start the built-in emulators and point every service at them
   --env-file PATH      read variables from PATH (default: .env in the working directory, if present)
-  --toolsets LIST      comma list of ssmcm,dci,squonk,ovc,netprofiler, or all
+  --toolsets LIST      comma list of ${PLATFORMS.map((p) => p.name).join(",")}, or all
   --read-only          list only read-only tools; send no mutating request
   --help, --version
 
 Environment (see README.md): INFRA_MCP_TOOLSETS, INFRA_MCP_READ_ONLY, INFRA_MCP_CONFIRM,
 INFRA_MCP_TIMEOUT_MS, INFRA_MCP_MAX_OUTPUT_CHARS, INFRA_MCP_LOG_LEVEL, INFRA_MCP_SECRET_<NAME>;
-per service: NETPROFILER_URL + NETPROFILER_ACCESS_CODE or NETPROFILER_USERNAME/PASSWORD [NETPROFILER_AUTH=basic];
-DCI_URL + DCI_EMAIL/DCI_PASSWORD, DCI_TOKEN or DCI_LOGIN_KEY; <P>_TLS_INSECURE, <P>_CA_FILE.
+per service (enabled when its URL is set):
+${PLATFORMS.map((p) => `  ${p.name}: ${p.usage}`).join("\n")}
+TLS per service: <P>_CA_FILE=path (an extra CA), <P>_TLS_INSECURE=true, with <P> one of ${PLATFORMS.map((p) => p.prefix).join(", ")}.
 `;
 
 /** Exit status for a bad configuration or command line (TOOLS.md section 1). */
@@ -82,13 +84,7 @@ async function main(): Promise<void> {
 
   let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig(
-      env,
-      { toolsets: values.toolsets, readOnly: values["read-only"] },
-      {
-        warn: (message) => process.stderr.write(`${message}\n`),
-      },
-    );
+    config = loadConfig(env, { toolsets: values.toolsets, readOnly: values["read-only"] });
   } catch (error) {
     await sandbox?.stop();
     if (error instanceof ConfigError) fail(error.message);

@@ -1,15 +1,12 @@
 import { readFileSync } from "node:fs";
+import { PLATFORMS } from "./services/index.js";
+import type { Platform, PlatformVariable } from "./services/platform.js";
 
 /**
- * Environment -> typed configuration. Every problem is collected (not just the first) so a user fixing
- * their Claude Desktop config sees the whole list at once.
+ * Environment -> typed configuration: the shared settings here, each platform's own through its registry
+ * entry. Every problem is collected (not just the first) so a user fixing their Claude Desktop config sees
+ * the whole list at once.
  */
-
-export const SERVICE_NAMES = ["ssmcm", "dci", "squonk", "ovc", "netprofiler"] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
-
-/** Services whose tools exist in this build; the others are accepted in configuration and ignored. */
-export const IMPLEMENTED_SERVICES: readonly ServiceName[] = ["netprofiler", "dci"];
 
 export type ConfirmMode = "destructive" | "mutating" | "off";
 export type LogLevel = "error" | "warn" | "info" | "debug";
@@ -23,31 +20,15 @@ export interface TlsConfig {
   caFile?: string;
 }
 
-export type NetprofilerAuth =
-  | { kind: "oauth"; accessCode: string }
-  | { kind: "cookie"; username: string; password: string }
-  | { kind: "basic"; username: string; password: string };
-
-export interface NetprofilerConfig {
-  url: string;
-  auth: NetprofilerAuth;
-  tls: TlsConfig;
-}
-
-export type DciAuth =
-  | { kind: "password"; email: string; password: string }
-  | { kind: "token"; token: string }
-  | { kind: "key"; key: string };
-
-export interface DciConfig {
-  url: string;
-  auth: DciAuth;
+/** An enabled platform's settings, as its registry entry read them, with its TLS options. */
+export interface PlatformSettings {
+  settings: unknown;
   tls: TlsConfig;
 }
 
 export interface Config {
-  /** Enabled toolsets (configured services, narrowed by INFRA_MCP_TOOLSETS / --toolsets). */
-  toolsets: ReadonlySet<ServiceName>;
+  /** Enabled toolsets (configured platforms, narrowed by INFRA_MCP_TOOLSETS / --toolsets). */
+  toolsets: ReadonlySet<string>;
   readOnly: boolean;
   confirm: ConfirmMode;
   /** Budget for one upstream call, retries included. */
@@ -57,8 +38,10 @@ export interface Config {
   httpToken?: string;
   /** `INFRA_MCP_SECRET_<NAME>` values by NAME: the only variables `secret_key_ref` can read. */
   secrets: ReadonlyMap<string, string>;
-  netprofiler?: NetprofilerConfig;
-  dci?: DciConfig;
+  /** The enabled platforms' settings, by toolset name. */
+  platforms: ReadonlyMap<string, PlatformSettings>;
+  /** The values of the platforms' secret variables, scrubbed from every output. */
+  credentials: readonly string[];
 }
 
 export interface ConfigProblem {
@@ -94,7 +77,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 const TRUE = new Set(["1", "true", "yes", "on"]);
 const FALSE = new Set(["0", "false", "no", "off", ""]);
 
-class Reader {
+/** Reads variables for the core and for each platform's registry entry, collecting every problem. */
+export class ConfigReader {
   readonly problems: ConfigProblem[] = [];
   constructor(private readonly env: Env) {}
 
@@ -171,165 +155,80 @@ class Reader {
   }
 }
 
-const SERVICE_VARIABLES: Record<ServiceName, readonly string[]> = {
-  ssmcm: ["SSMCM_URL", "SSMCM_API_KEY"],
-  dci: ["DCI_URL", "DCI_EMAIL", "DCI_PASSWORD", "DCI_TOKEN", "DCI_LOGIN_KEY"],
-  squonk: [
-    "SQUONK2_DMAPI_URL",
-    "SQUONK2_ASAPI_URL",
-    "SQUONK2_KEYCLOAK_URL",
-    "SQUONK2_KEYCLOAK_REALM",
-    "SQUONK2_KEYCLOAK_DM_CLIENT_ID",
-    "SQUONK2_KEYCLOAK_AS_CLIENT_ID",
-    "SQUONK2_KEYCLOAK_CLIENT_SECRET",
-    "SQUONK2_USERNAME",
-    "SQUONK2_PASSWORD",
-  ],
-  ovc: ["OVC_URL", "OVC_IYO_CLIENT_ID", "OVC_IYO_CLIENT_SECRET", "OVC_USERNAME", "OVC_PASSWORD", "OVC_JWT"],
-  netprofiler: [
-    "NETPROFILER_URL",
-    "NETPROFILER_ACCESS_CODE",
-    "NETPROFILER_USERNAME",
-    "NETPROFILER_PASSWORD",
-    "NETPROFILER_AUTH",
-  ],
-};
-
-const URL_VARIABLE: Record<ServiceName, string> = {
-  ssmcm: "SSMCM_URL",
-  dci: "DCI_URL",
-  squonk: "SQUONK2_DMAPI_URL",
-  ovc: "OVC_URL",
-  netprofiler: "NETPROFILER_URL",
-};
-
-function readNetprofiler(r: Reader, readFile: (path: string) => string): NetprofilerConfig | undefined {
-  const url = r.url("NETPROFILER_URL", "https://netprofiler.example.com");
-  const accessCode = r.get("NETPROFILER_ACCESS_CODE");
-  const username = r.get("NETPROFILER_USERNAME");
-  const password = r.get("NETPROFILER_PASSWORD");
-  const mode = r.oneOf("NETPROFILER_AUTH", ["cookie", "basic", "oauth"] as const, "cookie");
-  const tls = r.tls("NETPROFILER", readFile);
-  if (accessCode !== undefined && (username !== undefined || password !== undefined)) {
-    r.problem(
-      "NETPROFILER_ACCESS_CODE",
-      "set together with NETPROFILER_USERNAME/PASSWORD; choose one way to log in",
-      "NETPROFILER_ACCESS_CODE=<code from the OAuth Access page> (and no username/password)",
-    );
-    return undefined;
-  }
-  if (accessCode !== undefined) {
-    return url === undefined ? undefined : { url, tls, auth: { kind: "oauth", accessCode } };
-  }
-  if (username === undefined || password === undefined) {
-    r.problem(
-      username === undefined ? "NETPROFILER_USERNAME" : "NETPROFILER_PASSWORD",
-      "missing: NetProfiler needs NETPROFILER_ACCESS_CODE, or NETPROFILER_USERNAME with NETPROFILER_PASSWORD",
-      username === undefined ? "NETPROFILER_USERNAME=admin" : "NETPROFILER_PASSWORD=<password>",
-    );
-    return undefined;
-  }
-  if (mode === "oauth") {
-    r.problem("NETPROFILER_AUTH", "oauth needs NETPROFILER_ACCESS_CODE", "NETPROFILER_AUTH=basic");
-    return undefined;
-  }
-  return url === undefined ? undefined : { url, tls, auth: { kind: mode, username, password } };
-}
-
-function readDci(r: Reader, readFile: (path: string) => string): DciConfig | undefined {
-  const url = r.url("DCI_URL", "https://dci.example.com");
-  const email = r.get("DCI_EMAIL");
-  const password = r.get("DCI_PASSWORD");
-  const token = r.get("DCI_TOKEN");
-  const key = r.get("DCI_LOGIN_KEY");
-  const tls = r.tls("DCI", readFile);
-  const ways = [email !== undefined || password !== undefined, token !== undefined, key !== undefined];
-  const chosen = ways.filter(Boolean).length;
-  const example = "DCI_EMAIL=admin@example.com with DCI_PASSWORD=<password>, or DCI_TOKEN=<token>";
-  if (chosen !== 1) {
-    r.problem(
-      "DCI_EMAIL/DCI_TOKEN/DCI_LOGIN_KEY",
-      chosen === 0 ? "no credentials: set exactly one way to log in" : "more than one way to log in is set",
-      example,
-    );
-    return undefined;
-  }
-  if (url === undefined) return undefined;
-  if (token !== undefined) return { url, tls, auth: { kind: "token", token } };
-  if (key !== undefined) return { url, tls, auth: { kind: "key", key } };
-  if (email === undefined || password === undefined) {
-    r.problem(
-      email === undefined ? "DCI_EMAIL" : "DCI_PASSWORD",
-      "missing: password login needs both DCI_EMAIL and DCI_PASSWORD",
-      example,
-    );
-    return undefined;
-  }
-  return { url, tls, auth: { kind: "password", email, password } };
-}
-
 export interface LoadOptions {
   /** Reads a CA file; injectable so tests need no files. */
   readFile?: (path: string) => string;
-  /** Where to report services configured but not available in this build. */
-  warn?: (message: string) => void;
+  /** The platforms to read (default: the registry). */
+  platforms?: readonly Platform[];
 }
 
 /** Builds the configuration or throws a ConfigError listing every problem. */
 export function loadConfig(env: Env, flags: ConfigFlags = {}, options: LoadOptions = {}): Config {
   const readText = options.readFile ?? ((path: string) => readFileSync(path, "utf8"));
-  const r = new Reader(env);
+  const platforms = options.platforms ?? PLATFORMS;
+  const r = new ConfigReader(env);
 
-  const configured = new Set<ServiceName>();
-  for (const service of SERVICE_NAMES) {
-    const present = r.present(SERVICE_VARIABLES[service]);
+  // A platform whose variables are all absent is simply not enabled; some but not its URL is an error.
+  const configured: Platform[] = [];
+  for (const platform of platforms) {
+    const present = r.present(platform.variables.map((variable: PlatformVariable) => variable.name));
     if (present.length === 0) continue;
-    if (r.get(URL_VARIABLE[service]) === undefined) {
+    if (r.get(platform.urlVariable) === undefined) {
+      const example = platform.variables.find(
+        (v: PlatformVariable) => v.name === platform.urlVariable,
+      )?.example;
       r.problem(
-        URL_VARIABLE[service],
+        platform.urlVariable,
         `missing, but ${present.join(", ")} ${present.length === 1 ? "is" : "are"} set`,
-        `${URL_VARIABLE[service]}=https://${service}.example.com`,
+        `${platform.urlVariable}=${example ?? "https://..."}`,
       );
       continue;
     }
-    configured.add(service);
-  }
-
-  const netprofiler = configured.has("netprofiler") ? readNetprofiler(r, readText) : undefined;
-  const dci = configured.has("dci") ? readDci(r, readText) : undefined;
-
-  for (const service of configured) {
-    if (!IMPLEMENTED_SERVICES.includes(service)) {
-      options.warn?.(`infra-mcp: ${service} is configured but not available in this version; it is ignored.`);
-      configured.delete(service);
-    }
+    configured.push(platform);
   }
 
   const toolsetsRaw = flags.toolsets ?? r.get("INFRA_MCP_TOOLSETS");
   const toolsetsVariable = flags.toolsets !== undefined ? "--toolsets" : "INFRA_MCP_TOOLSETS";
-  let toolsets = new Set(configured);
+  let chosen = configured;
   if (toolsetsRaw !== undefined && toolsetsRaw.trim().toLowerCase() !== "all") {
-    const requested = toolsetsRaw
-      .split(",")
-      .map((name) => name.trim().toLowerCase())
-      .filter(Boolean);
-    toolsets = new Set();
+    const requested = new Set(
+      toolsetsRaw
+        .split(",")
+        .map((name) => name.trim().toLowerCase())
+        .filter(Boolean),
+    );
     for (const name of requested) {
-      if (!(SERVICE_NAMES as readonly string[]).includes(name)) {
+      const platform = platforms.find((p) => p.name === name);
+      if (platform === undefined) {
         r.problem(
           toolsetsVariable,
           `unknown toolset "${name}"`,
-          `${toolsetsVariable}=${SERVICE_NAMES.join(",")}`,
+          `${toolsetsVariable}=${platforms.map((p) => p.name).join(",")}`,
         );
-      } else if (configured.has(name as ServiceName)) {
-        toolsets.add(name as ServiceName);
-      } else if (IMPLEMENTED_SERVICES.includes(name as ServiceName)) {
+      } else if (!configured.includes(platform)) {
+        const example = platform.variables.find(
+          (v: PlatformVariable) => v.name === platform.urlVariable,
+        )?.example;
         r.problem(
           toolsetsVariable,
-          `toolset "${name}" is requested but ${URL_VARIABLE[name as ServiceName]} is not set`,
-          `${URL_VARIABLE[name as ServiceName]}=https://${name}.example.com`,
+          `toolset "${name}" is requested but ${platform.urlVariable} is not set`,
+          `${platform.urlVariable}=${example ?? "https://..."}`,
         );
       }
+    }
+    chosen = configured.filter((platform) => requested.has(platform.name));
+  }
+
+  const enabled = new Map<string, PlatformSettings>();
+  const credentials: string[] = [];
+  for (const platform of chosen) {
+    const tls = r.tls(platform.prefix, readText);
+    const settings = platform.read(r);
+    if (settings === undefined) continue;
+    enabled.set(platform.name, { settings, tls });
+    for (const variable of platform.variables) {
+      const value = variable.secret ? r.get(variable.name) : undefined;
+      if (value !== undefined) credentials.push(value);
     }
   }
 
@@ -341,18 +240,18 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}, options: LoadOptio
   }
 
   const config: Config = {
-    toolsets,
+    toolsets: new Set(enabled.keys()),
     readOnly: flags.readOnly === true || r.bool("INFRA_MCP_READ_ONLY", false),
     confirm: r.oneOf("INFRA_MCP_CONFIRM", ["destructive", "mutating", "off"] as const, "destructive"),
     timeoutMs: r.int("INFRA_MCP_TIMEOUT_MS", 30_000, 100, "30000"),
     maxOutputChars: r.int("INFRA_MCP_MAX_OUTPUT_CHARS", 20_000, 500, "20000"),
     logLevel: r.oneOf("INFRA_MCP_LOG_LEVEL", ["error", "warn", "info", "debug"] as const, "warn"),
     secrets,
+    platforms: enabled,
+    credentials,
   };
   const httpToken = r.get("INFRA_MCP_HTTP_TOKEN");
   if (httpToken !== undefined) config.httpToken = httpToken;
-  if (netprofiler && toolsets.has("netprofiler")) config.netprofiler = netprofiler;
-  if (dci && toolsets.has("dci")) config.dci = dci;
 
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
@@ -360,14 +259,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}, options: LoadOptio
 
 /** Every credential value in the configuration, so they can be scrubbed from any output. */
 export function configSecrets(config: Config): string[] {
-  const values: string[] = [...config.secrets.values()];
+  const values: string[] = [...config.secrets.values(), ...config.credentials];
   if (config.httpToken) values.push(config.httpToken);
-  const np = config.netprofiler?.auth;
-  if (np?.kind === "oauth") values.push(np.accessCode);
-  else if (np) values.push(np.password);
-  const dci = config.dci?.auth;
-  if (dci?.kind === "password") values.push(dci.password);
-  else if (dci?.kind === "token") values.push(dci.token);
-  else if (dci?.kind === "key") values.push(dci.key);
   return values;
 }

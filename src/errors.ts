@@ -4,7 +4,7 @@
  */
 
 export interface UpstreamErrorDetails {
-  /** API id as used by the generic tools: `netprofiler`, `dci`, ... */
+  /** API id as the generic tools name it (a platform name, or `<platform>_<api>` for a second API). */
   service: string;
   method: string;
   /** Path relative to the service's base URL, without the query string. */

@@ -24,12 +24,11 @@ describe("configuration", () => {
       logLevel: "warn",
     });
     expect([...config.toolsets]).toEqual(["netprofiler"]);
-    expect(config.netprofiler).toEqual({
-      url: "https://np.example.com",
-      auth: { kind: "oauth", accessCode: "code-123456" },
+    expect(config.platforms.get("netprofiler")).toEqual({
+      settings: { url: "https://np.example.com", auth: { kind: "oauth", accessCode: "code-123456" } },
       tls: { insecure: false },
     });
-    expect(config.dci).toBeUndefined();
+    expect(config.platforms.has("dci")).toBe(false);
   });
 
   it("reads the cookie and basic modes, TLS options and secrets", () => {
@@ -46,9 +45,11 @@ describe("configuration", () => {
       {},
       { readFile: (path) => `PEM from ${path}` },
     );
-    expect(config.netprofiler).toEqual({
-      url: "https://np.example.com",
-      auth: { kind: "basic", username: "admin", password: "pw-123456" },
+    expect(config.platforms.get("netprofiler")).toEqual({
+      settings: {
+        url: "https://np.example.com",
+        auth: { kind: "basic", username: "admin", password: "pw-123456" },
+      },
       tls: { insecure: true, ca: "PEM from /ca.pem", caFile: "/ca.pem" },
     });
     expect(config.secrets.get("AWS_PROD")).toBe("s3cr3t-value");
@@ -93,16 +94,18 @@ describe("configuration", () => {
       "more than one",
     );
     expect(problems({ DCI_URL: "https://dci", DCI_EMAIL: "a@b.c" })[0]).toContain("DCI_PASSWORD");
-    expect(loadConfig({ DCI_URL: "https://dci", DCI_LOGIN_KEY: "4-abc" }).dci?.auth).toEqual({
-      kind: "key",
-      key: "4-abc",
+    expect(
+      loadConfig({ DCI_URL: "https://dci", DCI_LOGIN_KEY: "4-abc" }).platforms.get("dci")?.settings,
+    ).toEqual({
+      url: "https://dci",
+      auth: { kind: "key", key: "4-abc" },
     });
   });
 
   it("narrows toolsets by flag or variable, and rejects a requested but unconfigured one", () => {
     const both = { ...NP, DCI_URL: "https://dci", DCI_TOKEN: "tok-123456" };
     expect([...loadConfig(both, { toolsets: "dci" }).toolsets]).toEqual(["dci"]);
-    expect(loadConfig(both, { toolsets: "dci" }).netprofiler).toBeUndefined();
+    expect(loadConfig(both, { toolsets: "dci" }).platforms.has("netprofiler")).toBe(false);
     expect([...loadConfig({ ...both, INFRA_MCP_TOOLSETS: "all" }).toolsets].sort()).toEqual([
       "dci",
       "netprofiler",
@@ -128,18 +131,5 @@ describe("configuration", () => {
       }
     })();
     expect(result).toContain('NETPROFILER_CA_FILE: cannot read "/nonexistent/ca.pem" (ENOENT)');
-  });
-
-  it("warns about configured services this build does not have, and ignores them", () => {
-    const warnings: string[] = [];
-    const config = loadConfig(
-      { ...NP, OVC_URL: "https://ovc", OVC_JWT: "jwt" },
-      {},
-      { warn: (m) => warnings.push(m) },
-    );
-    expect([...config.toolsets]).toEqual(["netprofiler"]);
-    expect(warnings).toEqual([
-      "infra-mcp: ovc is configured but not available in this version; it is ignored.",
-    ]);
   });
 });

@@ -274,7 +274,7 @@ describe("dci sessions and resilience", () => {
     dci.loginStatus = 201;
     await dci.start();
     try {
-      harness = await startHarness({ dci });
+      harness = await startHarness({ emulators: { dci } });
       const result = await harness.call("dci_get_server", { server_id: 2 });
       expect(result.isError).toBeFalsy();
       expect(dci.logins).toBe(1);
@@ -397,7 +397,7 @@ describe("dci with a long-lived token", () => {
     await dci.start();
     const token = dci.issueLongLivedToken();
     try {
-      harness = await startHarness({ dci, env: tokenEnv(token) });
+      harness = await startHarness({ emulators: { dci }, env: tokenEnv(token) });
       expect((await harness.call("dci_get_server", { server_id: 1 })).isError).toBeFalsy();
       vi.setSystemTime(Date.now() + 3 * 60 * 60_000);
       const later = await harness.call("dci_get_server", { server_id: 1 });
@@ -416,7 +416,7 @@ describe("dci with a long-lived token", () => {
     await dci.start();
     const token = dci.issueLongLivedToken();
     try {
-      harness = await startHarness({ dci, env: tokenEnv(token) });
+      harness = await startHarness({ emulators: { dci }, env: tokenEnv(token) });
       await harness.call("dci_get_server", { server_id: 1 });
       dci.revokeToken(token);
       const before = dci.requests.length;
@@ -450,7 +450,7 @@ describe("dci with a one-time login key", () => {
     await dci.start();
     const key = dci.createLoginKey(DCI_SANDBOX.email) as string;
     try {
-      harness = await startHarness({ dci, env: keyEnv(key) });
+      harness = await startHarness({ emulators: { dci }, env: keyEnv(key) });
       const first = await harness.call("dci_get_server", { server_id: 4 });
       expect(first.isError).toBeFalsy();
       const exchanges = () => dci.requestsTo(`${AUTH}/public/key`);
@@ -494,7 +494,7 @@ describe("dci with a one-time login key", () => {
       body: JSON.stringify({ key }),
     });
     try {
-      harness = await startHarness({ dci, env: keyEnv(key) });
+      harness = await startHarness({ emulators: { dci }, env: keyEnv(key) });
       const result = await harness.call("dci_list_servers");
       expect(result.isError).toBe(true);
       expect(textOf(result)).toContain(

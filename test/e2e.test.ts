@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { PLATFORMS } from "../src/services/index.js";
 import { builtCli, root } from "./built.js";
 
 let cli: string;
@@ -157,11 +158,25 @@ describe("the built binary over stdio", () => {
       }),
     );
     const status = await client.callTool({ name: "infra_status", arguments: { check: true } });
-    expect((status.structuredContent as { services: { check: { ok: boolean } }[] }).services.length).toBe(2);
+    const services = (status.structuredContent as { services: { service: string; check: { ok: boolean } }[] })
+      .services;
+    // The sandbox enables every API of the registry, and each answers the live check.
+    expect(services.map((s) => s.service)).toEqual(PLATFORMS.flatMap((p) => p.apiIds));
+    for (const service of services) expect(service.check.ok, service.service).toBe(true);
     await client.close();
     child.kill("SIGTERM");
     const { code, stdout } = await done;
     expect(code).toBe(0);
     expect(stdout).toBe("");
+  });
+
+  it("--help lists every platform of the registry with its variables", async () => {
+    const { code, stdout, stderr } = await finished(run(["--help"]));
+    expect(code).toBe(0);
+    const text = stdout + stderr;
+    for (const platform of PLATFORMS) {
+      expect(text).toContain(`${platform.name}: ${platform.usage}`);
+      expect(text).toContain(platform.title);
+    }
   });
 });

@@ -2,16 +2,18 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { type Config, loadConfig } from "../src/config.js";
-import { DCI_SANDBOX, DciEmulator } from "../src/sandbox/dci.js";
-import { NetprofilerEmulator } from "../src/sandbox/netprofiler.js";
 import { createRuntime, createServer, type Runtime } from "../src/server.js";
+import { PLATFORMS } from "../src/services/index.js";
 
-export interface Harness {
+type Entry = (typeof PLATFORMS)[number];
+type PlatformName = Entry["name"];
+/** Each platform's emulator, by platform name, typed as its registry entry makes it. */
+export type Emulators = { [P in Entry as P["name"]]: Awaited<ReturnType<P["emulator"]>> };
+
+export interface Harness extends Emulators {
   client: Client;
   runtime: Runtime;
   config: Config;
-  netprofiler: NetprofilerEmulator;
-  dci: DciEmulator;
   /** Everything the server logged (it would have gone to stderr). */
   logs: string[];
   call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
@@ -25,29 +27,47 @@ export interface HarnessOptions {
   capabilities?: ConstructorParameters<typeof Client>[1];
   /** Runs before the client connects, e.g. to install an elicitation handler. */
   prepareClient?: (client: Client) => void;
-  netprofiler?: NetprofilerEmulator;
-  /** A DCImanager emulator the test started (and stops) itself. */
-  dci?: DciEmulator;
+  /** Emulators the test started (and stops) itself; the others are started and stopped here. */
+  emulators?: Partial<Emulators>;
 }
 
-/** The default environment: every emulator, sandbox credentials, debug logs captured. */
-export function sandboxEnv(netprofiler: NetprofilerEmulator, dci?: DciEmulator): Record<string, string> {
+/** Starts an emulator of every platform in the registry (or takes the test's own) and reads their env. */
+export async function startEmulators(
+  given: Partial<Emulators> = {},
+): Promise<{ emulators: Emulators; env: Record<string, string>; stop(): Promise<void> }> {
+  const emulators: Record<string, unknown> = {};
+  const started: { stop(): Promise<void> }[] = [];
+  const env: Record<string, string> = {};
+  await Promise.all(
+    PLATFORMS.map(async (platform) => {
+      const own = given[platform.name as PlatformName];
+      const emulator = own ?? (await platform.emulator());
+      if (own === undefined) {
+        await emulator.start();
+        started.push(emulator);
+      }
+      emulators[platform.name] = emulator;
+      Object.assign(env, emulator.sandboxEnv());
+    }),
+  );
   return {
-    NETPROFILER_URL: netprofiler.url,
-    NETPROFILER_ACCESS_CODE: netprofiler.accessCode,
-    ...(dci ? { DCI_URL: dci.url, DCI_EMAIL: DCI_SANDBOX.email, DCI_PASSWORD: DCI_SANDBOX.password } : {}),
-    INFRA_MCP_LOG_LEVEL: "debug",
-    INFRA_MCP_TIMEOUT_MS: "5000",
+    emulators: emulators as Emulators,
+    env,
+    stop: async () => {
+      await Promise.all(started.map((emulator) => emulator.stop()));
+    },
   };
 }
 
 /** A real SDK Client connected to createServer() over linked in-memory transports, with live emulators. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const netprofiler = options.netprofiler ?? new NetprofilerEmulator();
-  if (!options.netprofiler) await netprofiler.start();
-  const dci = options.dci ?? new DciEmulator();
-  if (!options.dci) await dci.start();
-  const env: Record<string, string | undefined> = { ...sandboxEnv(netprofiler, dci), ...options.env };
+  const upstreams = await startEmulators(options.emulators);
+  const env: Record<string, string | undefined> = {
+    ...upstreams.env,
+    INFRA_MCP_LOG_LEVEL: "debug",
+    INFRA_MCP_TIMEOUT_MS: "5000",
+    ...options.env,
+  };
   for (const [key, value] of Object.entries(env)) if (value === "") delete env[key];
   const config = loadConfig(env);
   const logs: string[] = [];
@@ -58,18 +78,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
   return {
+    ...upstreams.emulators,
     client,
     runtime,
     config,
-    netprofiler,
-    dci,
     logs,
     call: (name, args = {}) => client.callTool({ name, arguments: args }) as Promise<CallToolResult>,
     close: async () => {
       await client.close();
       await server.close();
-      if (!options.netprofiler) await netprofiler.stop();
-      if (!options.dci) await dci.stop();
+      await upstreams.stop();
     },
   };
 }

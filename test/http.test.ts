@@ -6,7 +6,6 @@ import { loadConfig } from "../src/config.js";
 import { type HttpServing, parseListen, serveHttp } from "../src/http.js";
 import { NetprofilerEmulator } from "../src/sandbox/netprofiler.js";
 import { createRuntime } from "../src/server.js";
-import { sandboxEnv } from "./helpers.js";
 
 const TOKEN = "http-bearer-token-for-tests-0123456789";
 let emulator: NetprofilerEmulator;
@@ -16,7 +15,7 @@ beforeEach(async () => {
   emulator = new NetprofilerEmulator();
   await emulator.start();
   const config = loadConfig({
-    ...sandboxEnv(emulator),
+    ...emulator.sandboxEnv(),
     INFRA_MCP_HTTP_TOKEN: TOKEN,
     INFRA_MCP_LOG_LEVEL: "error",
   });

@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import { createServer, type Server } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createBasicAuth } from "../src/auth/netprofiler.js";
-import { type AuthStrategy, type Credential, Session, type SessionOptions } from "../src/auth/session.js";
+import { Session, type SessionOptions } from "../src/auth/session.js";
+import type { AuthStrategy, Credential } from "../src/auth/types.js";
 import type { TlsConfig } from "../src/config.js";
 import { CancelledError, UpstreamError } from "../src/errors.js";
 import { createLogger } from "../src/log.js";
@@ -39,12 +40,16 @@ function session(overrides: Partial<SessionOptions> = {}): Session {
     readOnly: false,
     redactor,
     logger: createLogger("debug", redactor, [], (line) => logs.push(line)),
+    settingsPrefix: "NETPROFILER",
     ...overrides,
   });
 }
 
 /** Wraps a strategy to count logins and optionally delay them or give the credential a life. */
-function counting(inner: AuthStrategy, options: { delayMs?: number; lifeMs?: number } = {}) {
+function counting(
+  inner: AuthStrategy,
+  options: { delayMs?: number; lifeMs?: number; idleTimeoutMs?: number } = {},
+) {
   const counter = { logins: 0 };
   const strategy: AuthStrategy = {
     method: inner.method,
@@ -53,6 +58,7 @@ function counting(inner: AuthStrategy, options: { delayMs?: number; lifeMs?: num
       counter.logins += 1;
       if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
       const credential = await inner.login(context);
+      if (options.idleTimeoutMs !== undefined) credential.idleTimeoutMs = options.idleTimeoutMs;
       return options.lifeMs === undefined
         ? credential
         : { ...credential, expiresAt: Date.now() + options.lifeMs };
@@ -88,10 +94,10 @@ describe("Session credentials", () => {
     expect(counter.logins).toBe(2);
   });
 
-  it("logs in again after the profile's idle timeout, counted from the last use (fake clock)", async () => {
+  it("logs in again after the credential's idle timeout, counted from the last use (fake clock)", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
-    const { strategy, counter } = counting(basic());
-    const s = session({ strategy, profile: { ...netprofilerProfile, idleTimeoutMs: 60 * 60_000 } });
+    const { strategy, counter } = counting(basic(), { idleTimeoutMs: 60 * 60_000 });
+    const s = session({ strategy });
     await s.request({ method: "GET", path: STATUS });
     vi.setSystemTime(Date.now() + 50 * 60_000);
     await s.request({ method: "GET", path: STATUS });
@@ -153,7 +159,7 @@ describe("Session transport", () => {
     setTimeout(() => controller.abort(), 100);
     const started = Date.now();
     const error = await s
-      .request({ method: "GET", path: STATUS, signal: controller.signal })
+      .request({ method: "GET", path: STATUS }, { signal: controller.signal })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CancelledError);
     expect(Date.now() - started).toBeLessThan(1_500);

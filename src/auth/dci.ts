@@ -1,6 +1,18 @@
-import type { DciAuth } from "../config.js";
 import { LoginError } from "../errors.js";
-import type { AuthStrategy, Credential, LoginContext, RawResponse, UpstreamRequest } from "./session.js";
+import type { AuthStrategy, Credential, LoginContext, RawResponse, UpstreamRequest } from "./types.js";
+
+/** DCImanager 6's wire facts (upstreams.md section 2): where its services live. */
+export const DCI_BASE = "/api/dci/v3";
+export const DCI_AUTH_BASE = "/api/auth/v4";
+
+/** The platform deletes a session token left unused this long, unless `token_ttl` says otherwise. */
+export const DCI_DEFAULT_TOKEN_TTL_MINUTES = 60;
+
+/** The configured way in (`DCI_EMAIL` + `DCI_PASSWORD`, `DCI_TOKEN` or `DCI_LOGIN_KEY`). */
+export type DciAuth =
+  | { kind: "password"; email: string; password: string }
+  | { kind: "token"; token: string }
+  | { kind: "key"; key: string };
 
 /**
  * The three ways into DCImanager 6 (upstreams.md section 2, "Auth"). Each is a small factory; the session
@@ -18,16 +30,23 @@ export function createDciAuth(auth: DciAuth): AuthStrategy {
   }
 }
 
-export const DCI_AUTH_BASE = "/api/auth/v4";
-
 const PASSWORD_HINT = "Check DCI_EMAIL and DCI_PASSWORD (the DCImanager user's email and password).";
 const TOKEN_HINT =
   "DCImanager refused DCI_TOKEN (revoked or past its expires_at): replace DCI_TOKEN with a valid token, or use DCI_EMAIL + DCI_PASSWORD, and restart.";
 const KEY_HINT =
   "A DCImanager login key works once and only for an hour: create a new one (dci_create_login_key, or the platform's UI) and set DCI_LOGIN_KEY, or use DCI_EMAIL + DCI_PASSWORD, then restart.";
 
-function credentialFor(token: string): Credential {
-  return { headers: { "x-xsrf-token": token, cookie: `ses6=${token}` }, secrets: [token] };
+/**
+ * A session token from a login idles out after `token_ttl` minutes unused; a long-lived token
+ * (`expires_at`) does not, so its session must not give it up after an hour of quiet.
+ */
+function credentialFor(token: string, idles: boolean): Credential {
+  const credential: Credential = {
+    headers: { "x-xsrf-token": token, cookie: `ses6=${token}` },
+    secrets: [token],
+  };
+  if (idles) credential.idleTimeoutMs = DCI_DEFAULT_TOKEN_TTL_MINUTES * 60_000;
+  return credential;
 }
 
 /** Reads `{token}` from a login answer; the 3P TypeScript client expects 201, the seed shows no status. */
@@ -51,7 +70,7 @@ export function createDciPasswordAuth(email: string, password: string): AuthStra
       const response = await context.send(request);
       const token = tokenFrom(response);
       if (token === undefined) throw context.fail(request, response, PASSWORD_HINT);
-      return credentialFor(token);
+      return credentialFor(token, true);
     },
   };
 }
@@ -66,7 +85,7 @@ export function createDciTokenAuth(token: string): AuthStrategy {
     renewable: false,
     refusedHint: TOKEN_HINT,
     async login(): Promise<Credential> {
-      return credentialFor(token);
+      return credentialFor(token, false);
     },
   };
 }
@@ -107,7 +126,7 @@ export function createDciLoginKeyAuth(key: string): AuthStrategy {
         throw error;
       }
       spent = "was already exchanged for a session, which has ended";
-      return credentialFor(token);
+      return credentialFor(token, true);
     },
   };
 }

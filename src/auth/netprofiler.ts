@@ -1,6 +1,14 @@
 import { randomBytes } from "node:crypto";
-import type { NetprofilerAuth } from "../config.js";
-import type { AuthStrategy, Credential, UpstreamRequest } from "./session.js";
+import type { AuthStrategy, Credential, UpstreamRequest } from "./types.js";
+
+/** Where the AWS Integration API lives (upstreams.md section 5). */
+export const NETPROFILER_AWS_BASE = "/api/npm.aws_config/1.0";
+
+/** The configured way in: an OAuth access code, or a username and password (cookie or Basic). */
+export type NetprofilerAuth =
+  | { kind: "oauth"; accessCode: string }
+  | { kind: "cookie"; username: string; password: string }
+  | { kind: "basic"; username: string; password: string };
 
 /**
  * The three ways NetProfiler lets a client in (upstreams.md section 5, the Common API `/api/common/1.0`).

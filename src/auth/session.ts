@@ -1,102 +1,26 @@
-import type { HTTPError, KyInstance, Options as KyOptions } from "ky";
+import type { KyInstance, Options as KyOptions } from "ky";
 import type { TlsConfig } from "../config.js";
 import { CancelledError, describeError, LoginError, ReadOnlyError, UpstreamError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Redactor } from "../safety/redact.js";
-import type { Operation } from "../services/catalogue.js";
-import { createHttpFetch } from "./http-fetch.js";
-
-export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-
-/** What a successful login yields. */
-export interface Credential {
-  /** Headers attached to every request made with this credential. */
-  headers: Record<string, string>;
-  /** Epoch ms after which the upstream will refuse it, when the upstream says so. */
-  expiresAt?: number;
-  /** Values to scrub from every output from now on (tokens, session ids). */
-  secrets: string[];
-}
-
-/** A raw answer from the upstream, before the profile interprets it. */
-export interface RawResponse {
-  status: number;
-  headers: Headers;
-  /** Parsed JSON when the body is JSON, the text otherwise, `undefined` when empty. */
-  body: unknown;
-}
-
-/** What logging in needs: a client without credentials and a way to build errors. */
-export interface LoginContext {
-  send(request: UpstreamRequest): Promise<RawResponse>;
-  /** Builds the error for a refused login, with the upstream's own code and message. */
-  fail(request: UpstreamRequest, response: RawResponse, hint: string): LoginError;
-}
-
-/** One way of logging in (octokit-style): validates eagerly, yields credentials on demand. */
-export interface AuthStrategy {
-  /** Shown by infra_status, e.g. `OAuth access code`. */
-  readonly method: string;
-  /**
-   * False for a fixed credential (a long-lived token): when the upstream refuses it, logging in again
-   * cannot help, and the user must be told to replace it.
-   */
-  readonly renewable: boolean;
-  /** Hint used when a non-renewable credential is refused. */
-  readonly refusedHint?: string;
-  login(context: LoginContext): Promise<Credential>;
-}
-
-/** How the upstream answered, in the terms the session acts on. */
-export type Outcome =
-  | { ok: true; data: unknown }
-  | { ok: false; authExpired: boolean; code?: string | number; message: string };
-
-/** The per-service differences, as data (DESIGN.md "a service is a profile plus a toolset"). */
-export interface ServiceProfile {
-  /** API id used in errors and by the generic tools. */
-  readonly api: string;
-  /** Headers on every request, login included. */
-  readonly headers?: Record<string, string>;
-  /** Methods retried on transient statuses; only reads unless the platform guarantees nothing happened. */
-  readonly retryMethods: readonly HttpMethod[];
-  /** Upper bound on retries; the call's time budget usually ends them first. */
-  readonly retryLimit: number;
-  /** Turns any answer (2xx included: some upstreams report errors on 200) into an outcome. */
-  interpret(response: RawResponse): Outcome;
-  /** POSTs that only read (allowed in read-only mode). */
-  isReadOnlyPost?(path: string): boolean;
-  /** A next step for a failed request. */
-  hint?(
-    status: number | undefined,
-    code: string | number | undefined,
-    request: UpstreamRequest,
-  ): string | undefined;
-  /** What to tell the user when transient failures outlast the retries, e.g. "the platform is suspended". */
-  exhaustedHint?(status: number): string | undefined;
-  /** A cheap authenticated read, used by `infra_status` with `check`. */
-  readonly probe: UpstreamRequest;
-  /** The documented operations, for `infra_list_operations` when the instance serves no description. */
-  readonly operations: readonly Operation[];
-  /**
-   * The upstream drops a credential left unused this long (DCImanager: 60 minutes by default). The session
-   * logs in again instead of waiting to be refused.
-   */
-  readonly idleTimeoutMs?: number;
-}
-
-export interface UpstreamRequest {
-  method: HttpMethod;
-  /** Relative to the base URL, starting with `/`. */
-  path: string;
-  query?: Record<string, string | number | boolean | undefined>;
-  json?: unknown;
-  /** Sent as application/x-www-form-urlencoded. */
-  form?: Record<string, string>;
-  headers?: Record<string, string>;
-  /** The MCP request's abort signal. */
-  signal?: AbortSignal;
-}
+import {
+  createHttpFetch,
+  definedEntries,
+  isHttpError,
+  isTlsFailure,
+  parseRetryAfter,
+  readBody,
+} from "./http.js";
+import type {
+  AuthStrategy,
+  CallScope,
+  Credential,
+  LoginContext,
+  Outcome,
+  RawResponse,
+  ServiceProfile,
+  UpstreamRequest,
+} from "./types.js";
 
 export interface SessionOptions {
   baseUrl: string;
@@ -107,6 +31,8 @@ export interface SessionOptions {
   readOnly: boolean;
   redactor: Redactor;
   logger: Logger;
+  /** The platform's variable prefix, for hints that name its settings (`<prefix>_CA_FILE`). */
+  settingsPrefix: string;
 }
 
 export interface SessionState {
@@ -116,10 +42,25 @@ export interface SessionState {
   lastError?: string;
 }
 
-/** Transient statuses retried with backoff (503 also means "suspended" for DCImanager). */
+/** A session lent to one tool call: every request carries the call's signal and time budget. */
+export interface ApiSession {
+  readonly api: string;
+  readonly baseUrl: string;
+  request(request: UpstreamRequest): Promise<unknown>;
+  /** Follows a change of the upstream's idle limit (see Session.setIdleTimeout). */
+  setIdleTimeout(ms: number): void;
+}
+
+/** Transient statuses retried with backoff (for some platforms 503 also means "suspended, nothing done"). */
 const RETRY_STATUSES = [429, 502, 503, 504];
 /** Refresh this long before a known expiry, capped at a tenth of the credential's life. */
 const REFRESH_MARGIN_MS = 60_000;
+
+interface HeldCredential {
+  value: Credential;
+  obtainedAt: number;
+  lastUsedAt: number;
+}
 
 /**
  * One per upstream API. Owns the credential (single-flight login, refresh before expiry, one re-login on
@@ -135,18 +76,22 @@ export class Session {
   // Date.now, read through one place; tests fake Date itself so that sessions, strategies and emulators
   // share one clock.
   readonly #now = () => Date.now();
-  #credential: { value: Credential; obtainedAt: number; lastUsedAt: number } | undefined;
+  #credential: HeldCredential | undefined;
   #pendingLogin: Promise<Credential> | undefined;
   #logins = 0;
   #lastError: string | undefined;
-  #idleTimeoutMs: number | undefined;
+  /** The upstream's idle limit as a tool changed it, for credentials that idle out at all. */
+  #idleTimeoutOverride: number | undefined;
 
   constructor(options: SessionOptions) {
     this.#options = options;
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.profile = options.profile;
     this.strategy = options.strategy;
-    this.#idleTimeoutMs = options.profile.idleTimeoutMs;
+  }
+
+  get api(): string {
+    return this.profile.api;
   }
 
   /**
@@ -157,7 +102,6 @@ export class Session {
     if (this.#http) return this.#http;
     const { default: ky } = await loadKy();
     this.#http ??= ky.create({
-      prefixUrl: this.baseUrl,
       fetch: createHttpFetch(this.#options.tls) as typeof fetch,
       throwHttpErrors: true,
       // The whole call, retries included, is bounded by our own deadline signal instead.
@@ -167,12 +111,54 @@ export class Session {
     return this.#http;
   }
 
+  /** This session, lent to one tool call. */
+  bind(scope: CallScope): ApiSession {
+    return {
+      api: this.api,
+      baseUrl: this.baseUrl,
+      request: (request) => this.request(request, scope),
+      setIdleTimeout: (ms) => this.setIdleTimeout(ms),
+    };
+  }
+
   /** Sends one request with credentials; returns the profile's unwrapped data or throws a typed error. */
-  async request(request: UpstreamRequest): Promise<unknown> {
+  async request(request: UpstreamRequest, scope: CallScope = {}): Promise<unknown> {
+    const { response, outcome } = await this.#exchange(request, scope);
+    if (outcome.ok) return outcome.data;
+    const status = response.status;
+    throw this.#recordError(
+      new UpstreamError({
+        ...this.#where(request),
+        status,
+        code: outcome.code,
+        message: outcome.message,
+        hint: this.profile.hint?.(status, outcome.code, request) ?? genericHint(status),
+      }),
+    );
+  }
+
+  /**
+   * Sends one request with credentials and returns the answer as it came, uninterpreted (a Swagger
+   * document is not in the platform's envelope). An auth-expired answer still means one re-login.
+   */
+  async requestRaw(request: UpstreamRequest, scope: CallScope = {}): Promise<RawResponse> {
+    return (await this.#exchange(request, scope)).response;
+  }
+
+  async #exchange(
+    request: UpstreamRequest,
+    scope: CallScope,
+  ): Promise<{ response: RawResponse; outcome: Outcome }> {
+    if (request.base !== undefined) {
+      throw new Error(`${this.api}: only a login may send to another base URL (${request.base})`);
+    }
     this.#assertAllowed(request);
-    const deadline = this.#now() + this.#options.timeoutMs;
-    let credential = await this.#currentCredential(request.signal);
-    let response = await this.#send(request, deadline, credential);
+    const deadline = Math.min(
+      scope.deadline ?? Number.POSITIVE_INFINITY,
+      this.#now() + this.#options.timeoutMs,
+    );
+    let credential = await this.#currentCredential(scope.signal);
+    let response = await this.#send(request, deadline, credential, scope.signal);
     let outcome = this.profile.interpret(response);
     if (!outcome.ok && outcome.authExpired) {
       this.#forget(credential);
@@ -188,24 +174,14 @@ export class Session {
           }),
         );
       }
-      this.#options.logger.info(`${this.profile.api}: credentials expired upstream; logging in again`);
-      credential = await this.#currentCredential(request.signal);
-      response = await this.#send(request, deadline, credential);
+      this.#options.logger.info(`${this.api}: credentials expired upstream; logging in again`);
+      credential = await this.#currentCredential(scope.signal, credential);
+      response = await this.#send(request, deadline, credential, scope.signal);
       outcome = this.profile.interpret(response);
     }
     const held = this.#credential;
     if (held?.value === credential) held.lastUsedAt = this.#now();
-    if (outcome.ok) return outcome.data;
-    const status = response.status;
-    throw this.#recordError(
-      new UpstreamError({
-        ...this.#where(request),
-        status,
-        code: outcome.code,
-        message: outcome.message,
-        hint: this.profile.hint?.(status, outcome.code, request) ?? genericHint(status),
-      }),
-    );
+    return { response, outcome };
   }
 
   /** For infra_status. */
@@ -223,25 +199,25 @@ export class Session {
   }
 
   /**
-   * Adopts the upstream's new idle limit after a tool changed it (DCImanager `token_ttl`), so the session
-   * keeps logging in before the upstream drops its credential. A session whose credential never idles out
-   * (no `idleTimeoutMs` in its profile, e.g. a long-lived token) keeps none.
+   * Adopts the upstream's new idle limit after a tool changed it (a platform setting), so the session
+   * keeps logging in before the upstream drops its credential. A credential that never idles out (a
+   * long-lived token) is not affected.
    */
   setIdleTimeout(ms: number): void {
-    if (this.#idleTimeoutMs !== undefined) this.#idleTimeoutMs = ms;
+    this.#idleTimeoutOverride = ms;
   }
 
   #assertAllowed(request: UpstreamRequest): void {
     if (!this.#options.readOnly || request.method === "GET") return;
     if (request.method === "POST" && this.profile.isReadOnlyPost?.(request.path)) return;
     throw new ReadOnlyError(
-      `Read-only mode: ${this.profile.api} ${request.method} ${request.path} was not sent. ` +
+      `Read-only mode: ${this.api} ${request.method} ${request.path} was not sent. ` +
         "Unset INFRA_MCP_READ_ONLY (or drop --read-only) to allow changes.",
     );
   }
 
   #where(request: UpstreamRequest): { service: string; method: string; path: string } {
-    return { service: this.profile.api, method: request.method, path: request.path };
+    return { service: this.api, method: request.method, path: request.path };
   }
 
   #recordError<E extends UpstreamError>(error: E): E {
@@ -249,14 +225,17 @@ export class Session {
     return error;
   }
 
-  #isStale(held: { value: Credential; obtainedAt: number; lastUsedAt: number }): boolean {
+  #isStale(held: HeldCredential): boolean {
     const now = this.#now();
     const { expiresAt } = held.value;
     if (expiresAt !== undefined) {
       const margin = Math.min(REFRESH_MARGIN_MS, (expiresAt - held.obtainedAt) / 10);
       if (now >= expiresAt - margin) return true;
     }
-    const idle = this.#idleTimeoutMs;
+    const idle =
+      held.value.idleTimeoutMs === undefined
+        ? undefined
+        : (this.#idleTimeoutOverride ?? held.value.idleTimeoutMs);
     if (idle !== undefined && now - held.lastUsedAt >= idle - Math.min(REFRESH_MARGIN_MS, idle / 10))
       return true;
     return false;
@@ -268,23 +247,24 @@ export class Session {
     if (this.#credential?.value === credential) this.#credential = undefined;
   }
 
-  async #currentCredential(signal: AbortSignal | undefined): Promise<Credential> {
+  /** The live credential, logging in (once for every concurrent caller) when there is none or it is stale. */
+  async #currentCredential(signal: AbortSignal | undefined, refused?: Credential): Promise<Credential> {
     const held = this.#credential;
     if (held !== undefined && !this.#isStale(held)) return held.value;
     // A stale credential is replaced by logging in again; a strategy that cannot (a spent one-time key)
     // says so itself, naming what the user must change.
-    this.#pendingLogin ??= this.#login().finally(() => {
+    this.#pendingLogin ??= this.#login(held?.value ?? refused).finally(() => {
       this.#pendingLogin = undefined;
     });
     return abortable(this.#pendingLogin, signal);
   }
 
-  async #login(): Promise<Credential> {
+  async #login(previous: Credential | undefined): Promise<Credential> {
     this.#logins += 1;
-    this.#options.logger.debug(`${this.profile.api}: logging in (${this.strategy.method})`);
+    this.#options.logger.debug(`${this.api}: logging in (${this.strategy.method})`);
     const context: LoginContext = {
       // A login is shared by every waiting caller, so no single caller's signal may cancel it.
-      send: (request) => this.#send(request, this.#now() + this.#options.timeoutMs, undefined),
+      send: (request) => this.#send(request, this.#now() + this.#options.timeoutMs, undefined, undefined),
       fail: (request, response, hint) => {
         const outcome = this.profile.interpret(response);
         const message = outcome.ok ? `unexpected answer ${JSON.stringify(response.body)}` : outcome.message;
@@ -297,6 +277,7 @@ export class Session {
         });
       },
     };
+    if (previous !== undefined) context.previous = previous;
     try {
       const value = await this.strategy.login(context);
       for (const secret of value.secrets) this.#options.redactor.add(secret);
@@ -314,10 +295,11 @@ export class Session {
     request: UpstreamRequest,
     deadline: number,
     credential: Credential | undefined,
+    callSignal: AbortSignal | undefined,
   ): Promise<RawResponse> {
     const remaining = deadline - this.#now();
     const timeoutSignal = AbortSignal.timeout(Math.max(1, remaining));
-    const signal = request.signal ? AbortSignal.any([request.signal, timeoutSignal]) : timeoutSignal;
+    const signal = callSignal ? AbortSignal.any([callSignal, timeoutSignal]) : timeoutSignal;
     let retries = 0;
     let lastTransient: number | undefined;
     const options: KyOptions = {
@@ -338,8 +320,8 @@ export class Session {
         shouldRetry: ({ error }) => {
           // A certificate problem will not heal by itself.
           if (isTlsFailure(error)) return false;
-          // A write whose connection failed may have been carried out: only a status (DCImanager's 503:
-          // suspended, nothing done) proves it was not, so only reads are repeated after a network error.
+          // A write whose connection failed may have been carried out: only a status (a platform's own
+          // "nothing done") proves it was not, so only reads are repeated after a network error.
           if (!isHttpError(error) && request.method !== "GET") return false;
           const retryAfterMs = isHttpError(error) ? parseRetryAfter(error.response.headers) : undefined;
           if (retryAfterMs !== undefined && this.#now() + retryAfterMs >= deadline) return false;
@@ -352,27 +334,26 @@ export class Session {
             retries = retryCount;
             if (isHttpError(error)) lastTransient = error.response.status;
             this.#options.logger.debug(
-              `${this.profile.api} ${request.method} ${request.path}: retry ${retryCount} after ${error.message}`,
+              `${this.api} ${request.method} ${request.path}: retry ${retryCount} after ${error.message}`,
             );
           },
         ],
       },
     };
-    if (request.query) options.searchParams = definedEntries(request.query);
+    const query = credential?.query !== undefined ? { ...request.query, ...credential.query } : request.query;
+    if (query) options.searchParams = definedEntries(query);
     if (request.json !== undefined) options.json = request.json;
     else if (request.form !== undefined) options.body = new URLSearchParams(request.form);
 
     let response: Response;
     try {
       const http = await this.#client();
-      response = await http(request.path.replace(/^\/+/, ""), options);
+      response = await http(`${request.base ?? this.baseUrl}${request.path}`, options);
     } catch (error) {
       if (isHttpError(error)) {
         response = error.response;
-      } else if (request.signal?.aborted) {
-        throw new CancelledError(
-          `Cancelled: ${this.profile.api} ${request.method} ${request.path} was abandoned.`,
-        );
+      } else if (callSignal?.aborted) {
+        throw new CancelledError(`Cancelled: ${this.api} ${request.method} ${request.path} was abandoned.`);
       } else if (timeoutSignal.aborted) {
         const status = lastTransient;
         const exhausted = status !== undefined ? this.profile.exhaustedHint?.(status) : undefined;
@@ -391,7 +372,9 @@ export class Session {
           }),
         );
       } else {
-        throw this.#recordError(networkError(this.#where(request), error, retries));
+        throw this.#recordError(
+          networkError(this.#where(request), error, retries, this.#options.settingsPrefix),
+        );
       }
     }
     const status = response.status;
@@ -430,62 +413,20 @@ function loadKy(): Promise<typeof import("ky")> {
   return kyModule;
 }
 
-/** ky's HTTPError, recognised without loading ky (it is loaded with the first request anyway). */
-function isHttpError(error: unknown): error is HTTPError {
-  return error instanceof Error && error.name === "HTTPError" && "response" in error;
-}
-
 function errorMessage(outcome: Outcome): string {
   return outcome.ok ? "transient failure" : outcome.message;
-}
-
-function definedEntries(
-  query: Record<string, string | number | boolean | undefined>,
-): Record<string, string> {
-  const entries: Record<string, string> = {};
-  for (const [key, value] of Object.entries(query)) if (value !== undefined) entries[key] = String(value);
-  return entries;
-}
-
-/** `Retry-After` in ms (seconds or an HTTP date), or undefined. */
-export function parseRetryAfter(headers: Headers): number | undefined {
-  const raw = headers.get("retry-after");
-  if (raw === null) return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-async function readBody(response: Response): Promise<unknown> {
-  const text = await response.text();
-  if (text === "") return undefined;
-  const type = response.headers.get("content-type") ?? "";
-  if (type.includes("json") || /^\s*[[{"]/.test(text)) {
-    try {
-      return JSON.parse(text);
-    } catch {
-      // A body announced as JSON that is not: hand the text to the profile, which reports it.
-    }
-  }
-  return text;
-}
-
-function isTlsFailure(error: unknown): boolean {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS|SSL/i.test(`${cause?.code ?? ""} ${cause?.message ?? ""}`);
 }
 
 function networkError(
   where: { service: string; method: string; path: string },
   error: unknown,
   retries: number,
+  prefix: string,
 ): UpstreamError {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const code = cause?.code ?? "";
   const reason = cause?.message ?? (error instanceof Error ? error.message : String(error));
   const tls = isTlsFailure(error);
-  const prefix = where.service.toUpperCase().replace(/_.*/, "");
   return new UpstreamError(
     {
       ...where,

@@ -77,6 +77,10 @@ export class DciEmulator extends Emulator {
   /** Answers with error 3001, for "re-logged in without being refused first" checks. */
   refusals = 0;
 
+  sandboxEnv(): Record<string, string> {
+    return { DCI_URL: this.url, DCI_EMAIL: DCI_SANDBOX.email, DCI_PASSWORD: DCI_SANDBOX.password };
+  }
+
   readonly #users = new Map<number, User>();
   readonly #servers = new Map<number, Server>();
   readonly #settings = new Map<string, string>();

@@ -52,6 +52,8 @@ export abstract class Emulator {
   /** The error body this platform sends with a given status, used by fault switches. */
   protected abstract faultBody(status: number): unknown;
   protected abstract handle(request: RecordedRequest): EmulatorResponse | Promise<EmulatorResponse>;
+  /** The platform's variables pointing at this (started) emulator, with the sandbox credentials. */
+  abstract sandboxEnv(): Record<string, string>;
 
   get url(): string {
     if (this.#url === "") throw new Error("emulator not started");

@@ -1,39 +1,33 @@
-import { DCI_SANDBOX, DciEmulator } from "./dci.js";
-import type { Emulator } from "./emulator.js";
-import { NETPROFILER_SANDBOX, NetprofilerEmulator } from "./netprofiler.js";
+import { PLATFORMS } from "../services/index.js";
+import type { SandboxEmulator } from "../services/platform.js";
 
 export interface Sandbox {
-  dci: DciEmulator;
-  netprofiler: NetprofilerEmulator;
-  /** Environment variables pointing every service at its emulator, with sandbox credentials. */
+  /** The running emulators, by platform name. */
+  emulators: ReadonlyMap<string, SandboxEmulator>;
+  /** Environment variables pointing every platform at its emulator, with sandbox credentials. */
   env: Record<string, string>;
   stop(): Promise<void>;
 }
 
-/** Variable prefixes replaced by the sandbox, so no real appliance is ever mixed in. */
-export const SERVICE_PREFIXES = ["SSMCM_", "DCI_", "SQUONK2_", "OVC_", "NETPROFILER_"];
+/** Variable prefixes the sandbox replaces, so that no real appliance is ever mixed in. */
+export const SERVICE_PREFIXES: readonly string[] = PLATFORMS.map((platform) => `${platform.prefix}_`);
 
-/** Starts every emulator on 127.0.0.1 (ephemeral ports) and returns the configuration for them. */
+/** A secret the sandbox's tools may use by name (`secret_key_ref: "SANDBOX_AWS"`). */
+const SANDBOX_SECRETS = { INFRA_MCP_SECRET_SANDBOX_AWS: "sandbox-aws-secret-from-the-environment" };
+
+/** Starts every platform's emulator on 127.0.0.1 (ephemeral ports) and returns the configuration for them. */
 export async function startSandbox(): Promise<Sandbox> {
-  const dci = new DciEmulator();
-  const netprofiler = new NetprofilerEmulator();
-  const emulators: Emulator[] = [dci, netprofiler];
-  await Promise.all(emulators.map((emulator) => emulator.start()));
+  const emulators = new Map<string, SandboxEmulator>();
+  for (const platform of PLATFORMS) emulators.set(platform.name, await platform.emulator());
+  const running = [...emulators.values()];
+  await Promise.all(running.map((emulator) => emulator.start()));
+  const env: Record<string, string> = { ...SANDBOX_SECRETS };
+  for (const emulator of running) Object.assign(env, emulator.sandboxEnv());
   return {
-    dci,
-    netprofiler,
-    env: {
-      DCI_URL: dci.url,
-      DCI_EMAIL: DCI_SANDBOX.email,
-      DCI_PASSWORD: DCI_SANDBOX.password,
-      NETPROFILER_URL: netprofiler.url,
-      NETPROFILER_ACCESS_CODE: netprofiler.accessCode,
-      INFRA_MCP_SECRET_SANDBOX_AWS: "sandbox-aws-secret-from-the-environment",
-    },
+    emulators,
+    env,
     stop: async () => {
-      await Promise.all(emulators.map((emulator) => emulator.stop()));
+      await Promise.all(running.map((emulator) => emulator.stop()));
     },
   };
 }
-
-export { DCI_SANDBOX, NETPROFILER_SANDBOX };

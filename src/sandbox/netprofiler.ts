@@ -88,6 +88,10 @@ export class NetprofilerEmulator extends Emulator {
     ]);
   }
 
+  sandboxEnv(): Record<string, string> {
+    return { NETPROFILER_URL: this.url, NETPROFILER_ACCESS_CODE: this.accessCode };
+  }
+
   seedAccounts(accounts: Account[]): void {
     for (const account of accounts) this.#accounts.set(account.acc_id, { ...account });
   }

@@ -1,15 +1,12 @@
-import { DCI_AUTH_BASE } from "../auth/dci.js";
-import type { Outcome, RawResponse, ServiceProfile } from "../auth/session.js";
-import type { DciAuth } from "../config.js";
+import { createDciAuth, DCI_AUTH_BASE, DCI_BASE, type DciAuth } from "../auth/dci.js";
+import type { Outcome, RawResponse, ServiceProfile } from "../auth/types.js";
+import type { ConfigReader } from "../config.js";
+import { dciTools } from "../tools/dci.js";
 import type { Operation } from "./catalogue.js";
-
-export const DCI_BASE = "/api/dci/v3";
+import { definePlatform } from "./platform.js";
 
 /** "Unauthorized": the session token is unknown, expired or idle-deleted (the vendor page's sample). */
 export const DCI_UNAUTHORIZED = 3001;
-
-/** The platform deletes a session token left unused this long, unless `token_ttl` says otherwise. */
-export const DCI_DEFAULT_TOKEN_TTL_MINUTES = 60;
 
 /** Reads `{"error": {code, msg, value}}`; anything else becomes the message as it is. */
 export function parseDciError(body: unknown): { code?: number | string; message: string } | undefined {
@@ -97,7 +94,6 @@ export const dciProfile: ServiceProfile = {
   retryMethods: ["GET", "POST", "DELETE"],
   // The platform can take a while to wake up: the call's time budget, not a count, ends the retries.
   retryLimit: 100,
-  idleTimeoutMs: DCI_DEFAULT_TOKEN_TTL_MINUTES * 60_000,
   probe: { method: "GET", path: `${DCI_BASE}/server`, query: { limit: "0,1" } },
   operations: DCI_OPERATIONS,
   interpret({ status, body }: RawResponse): Outcome {
@@ -133,10 +129,60 @@ export const dciProfile: ServiceProfile = {
   },
 };
 
-/**
- * The profile for one way of logging in. A long-lived token (`expires_at`) is not subject to the idle
- * rule, so its session must not give it up after an hour of quiet.
- */
-export function dciProfileFor(auth: DciAuth): ServiceProfile {
-  return auth.kind === "token" ? { ...dciProfile, idleTimeoutMs: undefined } : dciProfile;
+export interface DciSettings {
+  url: string;
+  auth: DciAuth;
 }
+
+const LOGIN_EXAMPLE = "DCI_EMAIL=admin@example.com with DCI_PASSWORD=<password>, or DCI_TOKEN=<token>";
+
+function readDci(r: ConfigReader): DciSettings | undefined {
+  const url = r.url("DCI_URL", "https://dci.example.com");
+  const email = r.get("DCI_EMAIL");
+  const password = r.get("DCI_PASSWORD");
+  const token = r.get("DCI_TOKEN");
+  const key = r.get("DCI_LOGIN_KEY");
+  const ways = [email !== undefined || password !== undefined, token !== undefined, key !== undefined];
+  const chosen = ways.filter(Boolean).length;
+  if (chosen !== 1) {
+    r.problem(
+      "DCI_EMAIL/DCI_TOKEN/DCI_LOGIN_KEY",
+      chosen === 0 ? "no credentials: set exactly one way to log in" : "more than one way to log in is set",
+      LOGIN_EXAMPLE,
+    );
+    return undefined;
+  }
+  if (url === undefined) return undefined;
+  if (token !== undefined) return { url, auth: { kind: "token", token } };
+  if (key !== undefined) return { url, auth: { kind: "key", key } };
+  if (email === undefined || password === undefined) {
+    r.problem(
+      email === undefined ? "DCI_EMAIL" : "DCI_PASSWORD",
+      "missing: password login needs both DCI_EMAIL and DCI_PASSWORD",
+      LOGIN_EXAMPLE,
+    );
+    return undefined;
+  }
+  return { url, auth: { kind: "password", email, password } };
+}
+
+/** DCImanager 6: the registry entry. */
+export const dciPlatform = definePlatform({
+  name: "dci",
+  title: "DCImanager 6",
+  prefix: "DCI",
+  urlVariable: "DCI_URL",
+  variables: [
+    { name: "DCI_URL", example: "https://dci.example.com" },
+    { name: "DCI_EMAIL", example: "admin@example.com" },
+    { name: "DCI_PASSWORD", example: "<password>", secret: true },
+    { name: "DCI_TOKEN", example: "<long-lived token>", secret: true },
+    { name: "DCI_LOGIN_KEY", example: "<one-time login key>", secret: true },
+  ],
+  usage: "DCI_URL + DCI_EMAIL/DCI_PASSWORD, DCI_TOKEN or DCI_LOGIN_KEY",
+  apiIds: ["dci"],
+  read: readDci,
+  apis: ({ url, auth }) => [{ url, profile: dciProfile, strategy: createDciAuth(auth) }],
+  tools: dciTools,
+  emulator: async () => new (await import("../sandbox/dci.js")).DciEmulator(),
+});

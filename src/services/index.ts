@@ -1,55 +1,62 @@
-import { createDciAuth } from "../auth/dci.js";
-import { createNetprofilerAuth } from "../auth/netprofiler.js";
-import { type AuthStrategy, type ServiceProfile, Session } from "../auth/session.js";
-import type { Config, TlsConfig } from "../config.js";
+import { Session } from "../auth/session.js";
+import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { Redactor } from "../safety/redact.js";
-import { dciProfileFor } from "./dci.js";
-import { netprofilerProfile } from "./netprofiler.js";
+import { dciPlatform } from "./dci.js";
+import { netprofilerPlatform } from "./netprofiler.js";
+import type { ApiPlan, Platform } from "./platform.js";
+import { ssmcmPlatform } from "./ssmcm.js";
 
-interface SessionPlan {
-  url: string;
-  tls: TlsConfig;
-  profile: ServiceProfile;
-  strategy: AuthStrategy;
+/** The registry: one line per platform, in the order tools are listed. Everything else reads it. */
+export const PLATFORMS = [ssmcmPlatform, dciPlatform, netprofilerPlatform] as const;
+
+/** A registry entry with its settings type erased, as the core handles every platform alike. */
+const registry: readonly Platform[] = PLATFORMS;
+
+/** One enabled upstream API: the plan of its session, and the platform it belongs to. */
+interface EnabledApi extends ApiPlan {
+  platform: Platform;
 }
 
-/** The upstream APIs the configuration enables, each with its profile and way of logging in. */
-function plans(config: Config): SessionPlan[] {
-  const found: SessionPlan[] = [];
-  if (config.dci) {
-    const { url, tls, auth } = config.dci;
-    found.push({ url, tls, profile: dciProfileFor(auth), strategy: createDciAuth(auth) });
-  }
-  if (config.netprofiler) {
-    const { url, tls, auth } = config.netprofiler;
-    found.push({ url, tls, profile: netprofilerProfile, strategy: createNetprofilerAuth(auth) });
+/** The upstream APIs the configuration enables, in registry order. */
+function enabledPlans(config: Config, platforms: readonly Platform[] = registry): EnabledApi[] {
+  const found: EnabledApi[] = [];
+  for (const platform of platforms) {
+    const enabled = config.platforms.get(platform.name);
+    if (enabled === undefined) continue;
+    for (const plan of platform.apis(enabled.settings)) found.push({ ...plan, platform });
   }
   return found;
 }
 
 /** Ids of the upstream APIs the configuration enables, as the generic tools name them. */
 export function enabledApis(config: Config): string[] {
-  return plans(config).map((plan) => plan.profile.api);
+  return enabledPlans(config).map((plan) => plan.profile.api);
 }
 
-/** One Session per enabled upstream API, keyed by API id (`netprofiler`, `dci`, `squonk_dm`, ...). */
+/** One Session per enabled upstream API, keyed by API id. */
 export function createSessions(config: Config, redactor: Redactor, logger: Logger): Map<string, Session> {
   const sessions = new Map<string, Session>();
-  for (const { url, tls, profile, strategy } of plans(config)) {
+  for (const { url, profile, strategy, platform } of enabledPlans(config)) {
     sessions.set(
       profile.api,
       new Session({
         baseUrl: url,
         profile,
         strategy,
-        tls,
+        tls: config.platforms.get(platform.name)?.tls ?? { insecure: false },
         timeoutMs: config.timeoutMs,
         readOnly: config.readOnly,
         redactor,
         logger,
+        settingsPrefix: platform.prefix,
       }),
     );
   }
   return sessions;
+}
+
+/** What enables each platform, for messages that tell a user how to turn one on. */
+export function enablingVariables(): string {
+  return registry.map((platform) => `${platform.urlVariable} (${platform.name})`).join(", ");
 }

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { DCI_AUTH_BASE } from "../auth/dci.js";
+import { DCI_AUTH_BASE, DCI_BASE } from "../auth/dci.js";
 import { UpstreamError, unexpectedAnswer } from "../errors.js";
-import { DCI_BASE } from "../services/dci.js";
 import {
+  type AnyTool,
   DESTRUCTIVE,
   defineTool,
   type ListArgs,
@@ -10,7 +10,6 @@ import {
   MUTATING,
   READ_ONLY,
   type ToolContext,
-  type ToolDefinition,
 } from "./define.js";
 
 const DEFAULT_LIMIT = 50;
@@ -25,7 +24,7 @@ function limitParameter({ offset, limit }: ListArgs): string {
  * and turns it into a page the wrapper can shape.
  */
 async function listPage(
-  { session, signal }: Pick<ToolContext, "session" | "signal">,
+  { session }: Pick<ToolContext, "session">,
   path: string,
   args: ListArgs & { where?: string; orderby?: string },
 ): Promise<ListPage> {
@@ -38,7 +37,6 @@ async function listPage(
       orderby: args.orderby || undefined,
       limit: limitParameter(args),
     },
-    signal,
   });
   const { list, size } = (body ?? {}) as { list?: unknown; size?: unknown };
   if (!Array.isArray(list))
@@ -76,8 +74,8 @@ const getServerTool = defineTool({
     "One server in full: state, power_status, ip, os_template, hardware_info, and operation (the last one's status).",
   input: { server_id: serverId },
   annotations: READ_ONLY,
-  async handler({ server_id }, { session, signal }) {
-    return session.request({ method: "GET", path: `${DCI_BASE}/server/${server_id}`, signal });
+  async handler({ server_id }, { session }) {
+    return session.request({ method: "GET", path: `${DCI_BASE}/server/${server_id}` });
   },
 });
 
@@ -104,12 +102,11 @@ const powerServerTool = defineTool({
   annotations: { ...DESTRUCTIVE, idempotent: false },
   preview: ({ server_id, action }, { session }) =>
     `POST ${session.baseUrl}${DCI_BASE}/server/${server_id}/${POWER_CALLS[action]}: ${POWER_WORDS[action]} server ${server_id}`,
-  async handler({ server_id, action }, { session, signal }) {
+  async handler({ server_id, action }, { session }) {
     const body = await session.request({
       method: "POST",
       path: `${DCI_BASE}/server/${server_id}/${POWER_CALLS[action]}`,
       json: {},
-      signal,
     });
     const result: Record<string, unknown> = {
       ok: true,
@@ -138,8 +135,8 @@ const updateSettingTool = defineTool({
   output: { ok: z.boolean(), name: z.string(), value: z.string(), summary: z.string() },
   annotations: { ...MUTATING, idempotent: true },
   preview: ({ name, value }) => `POST ${DCI_BASE}/setting/${name}: set ${name} to ${JSON.stringify(value)}`,
-  async handler({ name, value }, { session, signal }) {
-    await session.request({ method: "POST", path: `${DCI_BASE}/setting/${name}`, json: { value }, signal });
+  async handler({ name, value }, { session }) {
+    await session.request({ method: "POST", path: `${DCI_BASE}/setting/${name}`, json: { value } });
     return { ok: true, name, value, summary: `Setting ${name} is now ${JSON.stringify(value)}.` };
   },
 });
@@ -188,12 +185,11 @@ const createLoginKeyTool = defineTool({
   annotations: MUTATING,
   preview: ({ email }) =>
     `POST ${DCI_AUTH_BASE}/user/${emailSegment(email)}/key: create a one-hour login key for ${email}`,
-  async handler({ email }, { session, signal }) {
+  async handler({ email }, { session }) {
     const body = (await session.request({
       method: "POST",
       path: `${DCI_AUTH_BASE}/user/${emailSegment(email)}/key`,
       json: {},
-      signal,
     })) as { id?: string | number; key?: unknown } | null;
     if (typeof body?.key !== "string" || body.key === "") {
       throw new UpstreamError({
@@ -227,20 +223,19 @@ const setSessionTtlTool = defineTool({
   annotations: { ...MUTATING, idempotent: true },
   preview: ({ minutes }) =>
     `POST ${DCI_AUTH_BASE}/setting/token_ttl: tokens unused for ${minutes} min expire`,
-  async handler({ minutes }, { session, signal }) {
+  async handler({ minutes }, { session }) {
     await session.request({
       method: "POST",
       path: `${DCI_AUTH_BASE}/setting/token_ttl`,
       // The platform takes the number as a string (the vendor's sample sends "999").
       json: { value: String(minutes) },
-      signal,
     });
     session.setIdleTimeout(minutes * 60_000);
     return { ok: true, minutes, summary: `Unused tokens and sessions now expire after ${minutes} minutes.` };
   },
 });
 
-export const dciTools: ToolDefinition[] = [
+export const dciTools: AnyTool[] = [
   listServersTool,
   getServerTool,
   powerServerTool,

@@ -1,22 +1,28 @@
 import { z } from "zod";
-import type { Session } from "../auth/session.js";
-import type { Config, ServiceName } from "../config.js";
+import type { ApiSession, Session } from "../auth/session.js";
+import type { CallScope } from "../auth/types.js";
+import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { Redactor } from "../safety/redact.js";
 
-/** What a handler may use. No global clients: everything arrives here (github-mcp-server style). */
-export interface ToolContext {
-  /** The session of the tool's own API (absent for infra tools, which pick one by name). */
-  session: Session;
-  /** All enabled sessions by API id, for the cross-service tools. */
+/** What every handler may use. No global clients: everything arrives here (github-mcp-server style). */
+export interface CallContext {
+  /** Every enabled session by API id, for the infra tools that pick one by name. */
   sessions: ReadonlyMap<string, Session>;
+  /** This call's cancellation and time budget: pass it to a session picked from `sessions`. */
+  scope: CallScope;
   config: Config;
   redactor: Redactor;
-  /** The MCP request's abort signal: pass it on to every upstream call. */
+  /** The MCP request's abort signal. */
   signal: AbortSignal;
   /** Sends a progress notification when the client asked for them; a no-op otherwise. */
   progress(progress: number, total?: number, message?: string): Promise<void>;
   log: Logger;
+}
+
+/** What a platform tool's handler gets: its own API's session, lent to this call. */
+export interface ToolContext extends CallContext {
+  session: ApiSession;
 }
 
 export interface Annotations {
@@ -34,24 +40,51 @@ export interface ListPage {
   total?: number;
   /** True when the handler already applied offset and limit upstream. */
   pagedUpstream?: boolean;
+  /** Keys added to the result beside the items (e.g. where a list came from). */
+  extra?: Record<string, unknown>;
 }
 
-/** The parameters the wrapper adds to list tools; handlers that page upstream read them. */
-export interface ListArgs {
+/** Keys an upstream may use for a list's total, the count of matches first (DataTables' recordsFiltered). */
+const TOTAL_KEYS = ["recordsFiltered", "total", "count", "totalCount", "size", "recordsTotal"];
+
+/**
+ * The items of an answer that is a list or wraps one under some key (`{count, products}`, `{data,
+ * recordsTotal}`): the one array-valued key, with the total when the answer states one. Undefined when the
+ * answer holds no list, or several arrays and nothing says which is the list.
+ */
+export function unwrapList(body: unknown): { items: unknown[]; total?: number } | undefined {
+  if (Array.isArray(body)) return { items: body };
+  if (body === null || typeof body !== "object") return undefined;
+  const record = body as Record<string, unknown>;
+  const arrays = Object.keys(record).filter((key) => Array.isArray(record[key]));
+  if (arrays.length !== 1) return undefined;
+  const items = record[arrays[0] as string] as unknown[];
+  const totalKey = TOTAL_KEYS.find((key) => typeof record[key] === "number");
+  return totalKey === undefined ? { items } : { items, total: record[totalKey] as number };
+}
+
+/**
+ * The parameters the wrapper adds to list tools; handlers that page upstream read them. A type, not an
+ * interface, so that any tool's arguments stay assignable to the erased `AnyTool` arguments.
+ */
+export type ListArgs = {
   limit?: number;
   offset?: number;
   fields?: string[];
-}
+};
 
 export interface ListOptions {
   /** Default `limit` (TOOLS.md gives some). */
   defaultLimit?: number;
 }
 
-export interface ToolDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
+export interface ToolDefinition<
+  Shape extends z.ZodRawShape = z.ZodRawShape,
+  Context extends CallContext = ToolContext,
+> {
   name: string;
-  /** Toolset the tool belongs to; `infra` tools are always on. */
-  service: ServiceName | "infra";
+  /** Toolset the tool belongs to (a platform's name); `infra` tools are always on. */
+  service: string;
   /** Session the handler gets, when it differs from the service name (`squonk_dm`). */
   api?: string;
   title: string;
@@ -70,13 +103,26 @@ export interface ToolDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
   /** Secret-looking fields this tool returns on purpose (`dci_create_login_key`). */
   reveal?: readonly string[];
   /** One line saying what will be done, shown when confirmation is asked. */
-  preview?(args: z.infer<z.ZodObject<Shape>>, ctx: Pick<ToolContext, "session" | "config">): string;
-  handler(args: z.infer<z.ZodObject<Shape>> & ListArgs, ctx: ToolContext): Promise<unknown>;
+  preview?(args: z.infer<z.ZodObject<Shape>>, ctx: Omit<Context, "scope" | "signal" | "progress">): string;
+  handler(args: z.infer<z.ZodObject<Shape>> & ListArgs, ctx: Context): Promise<unknown>;
 }
 
+/**
+ * Any tool, as the lists hold them: a platform tool's context has its session, an infra tool's has none
+ * (it picks sessions by name).
+ */
+export type AnyTool = ToolDefinition<z.ZodRawShape, CallContext & { session?: ApiSession }>;
+
 /** Identity with inference: one tool is one object (playwright-mcp `defineTool`). */
-export function defineTool<Shape extends z.ZodRawShape>(tool: ToolDefinition<Shape>): ToolDefinition {
-  return tool as unknown as ToolDefinition;
+export function defineTool<Shape extends z.ZodRawShape>(tool: ToolDefinition<Shape>): ToolDefinition<Shape> {
+  return tool;
+}
+
+/** The same for the always-on infra tools, whose handlers get no session of their own. */
+export function defineInfraTool<Shape extends z.ZodRawShape>(
+  tool: ToolDefinition<Shape, CallContext> & { service: "infra" },
+): ToolDefinition<Shape, CallContext> {
+  return tool;
 }
 
 /** Annotation presets matching TOOLS.md's RO / M / D marks. */
@@ -144,7 +190,7 @@ export function shapeList(
   const fields = args.fields && args.fields.length > 0 ? args.fields : undefined;
   const shaped = items.map((item) => options.redactor.value(project(item, fields), options.reveal));
 
-  const result: Record<string, unknown> = { items: shaped };
+  const result: Record<string, unknown> = { items: shaped, ...page.extra };
   if (total !== undefined) result.total = total;
   if (offset > 0) result.offset = offset;
   const shownEnd = offset + shaped.length;

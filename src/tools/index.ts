@@ -1,18 +1,19 @@
 import { z } from "zod";
 import type { Config } from "../config.js";
 import { needsConfirmation } from "../safety/confirm.js";
-import { enabledApis } from "../services/index.js";
-import { dciTools } from "./dci.js";
-import { CONFIRMATION_TOKEN, LIST_OUTPUT, listParameters, type ToolDefinition } from "./define.js";
+import { enabledApis, PLATFORMS } from "../services/index.js";
+import { type AnyTool, CONFIRMATION_TOKEN, LIST_OUTPUT, listParameters } from "./define.js";
 import { infraTools } from "./infra.js";
-import { netprofilerTools } from "./netprofiler.js";
 
-/** Every tool this build has, in listing order. */
-export const allTools: readonly ToolDefinition[] = [...infraTools, ...dciTools, ...netprofilerTools];
+/** Every tool this build has, in listing order: the infra tools, then each platform's, in registry order. */
+export const allTools: readonly AnyTool[] = [
+  ...infraTools,
+  ...PLATFORMS.flatMap((platform) => platform.tools),
+];
 
 /** A tool as served under one configuration: its validator and its `tools/list` entry, built once. */
 export interface PreparedTool {
-  definition: ToolDefinition;
+  definition: AnyTool;
   /** Strict: unknown parameters are reported, not silently dropped. */
   input: z.ZodObject;
   /** Whether a call must be confirmed before it acts. */
@@ -25,7 +26,7 @@ export interface PreparedTool {
  * The one filter: toolsets and read-only mode, both derived from the definitions (no second list of names).
  * `infra_*` tools are always on; read-only keeps only tools marked readOnlyHint.
  */
-export function prepareTools(config: Config, tools: readonly ToolDefinition[] = allTools): PreparedTool[] {
+export function prepareTools(config: Config, tools: readonly AnyTool[] = allTools): PreparedTool[] {
   const apis = enabledApis(config);
   return tools
     .filter((tool) => tool.service === "infra" || config.toolsets.has(tool.service))
@@ -33,7 +34,7 @@ export function prepareTools(config: Config, tools: readonly ToolDefinition[] = 
     .map((tool) => prepare(tool, config, apis));
 }
 
-function prepare(definition: ToolDefinition, config: Config, apis: readonly string[]): PreparedTool {
+function prepare(definition: AnyTool, config: Config, apis: readonly string[]): PreparedTool {
   const confirm = needsConfirmation(definition.annotations, config.confirm);
   const input = z
     .object({

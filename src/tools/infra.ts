@@ -1,19 +1,23 @@
 import { z } from "zod";
-import type { HttpMethod, Session } from "../auth/session.js";
+import type { Session } from "../auth/session.js";
+import type { HttpMethod, UpstreamRequest } from "../auth/types.js";
 import { describeError, ToolInputError } from "../errors.js";
 import { filterOperations } from "../services/catalogue.js";
-import { DESTRUCTIVE, defineTool, READ_ONLY, type ToolContext, type ToolDefinition } from "./define.js";
+import { enablingVariables, PLATFORMS } from "../services/index.js";
+import { type AnyTool, type CallContext, DESTRUCTIVE, defineInfraTool, READ_ONLY } from "./define.js";
 
-/** API ids the generic tools accept (TOOLS.md section 3); only enabled ones work. */
-export const API_IDS = ["ssmcm", "dci", "squonk_dm", "squonk_as", "ovc", "netprofiler"] as const;
+/** Every API id the registry's platforms can open, as the generic tools name them. */
+const API_IDS: readonly string[] = PLATFORMS.flatMap((platform) => platform.apiIds);
 
 const LOCAL = { ...READ_ONLY, openWorld: false };
 
-/** The `service` parameter as served: only the enabled APIs (TOOLS.md: "enabled ones only"). */
+/**
+ * The `service` parameter as served: only the enabled APIs (TOOLS.md: "enabled ones only"). With none
+ * enabled the tools stay listed, and a call says how to enable one.
+ */
 function serviceParameter(apis: readonly string[] = API_IDS) {
-  // An enum needs at least one value; with nothing enabled, every call is refused by sessionFor.
-  const values = (apis.length > 0 ? apis : API_IDS) as [string, ...string[]];
-  return z.enum(values).describe("Upstream API");
+  if (apis.length === 0) return z.string().describe("Upstream API (none is configured)");
+  return z.enum(apis as [string, ...string[]]).describe("Upstream API");
 }
 // Checked with refine (not regex) so the rule costs no bytes in tools/list; the message says it all.
 const pathParameter = z
@@ -26,19 +30,23 @@ const queryParameter = z
   .optional()
   .describe("Query parameters");
 
-function sessionFor(api: string, ctx: ToolContext): Session {
+function sessionFor(api: string, ctx: CallContext): Session {
   const session = ctx.sessions.get(api);
-  if (session === undefined) {
-    const enabled = [...ctx.sessions.keys()];
+  if (session !== undefined) return session;
+  const enabled = [...ctx.sessions.keys()];
+  if (enabled.length === 0) {
     throw new ToolInputError(
-      `Service ${api} is not enabled on this server. Enabled: ${enabled.join(", ") || "none"}. ` +
-        "Set its variables (see infra-mcp --help) and restart.",
+      `No service is configured on this server. Set the URL variable of a platform, ${enablingVariables()}, ` +
+        "with its credentials (infra-mcp --help lists them), and restart.",
     );
   }
-  return session;
+  throw new ToolInputError(
+    `Service ${api} is not enabled on this server. Enabled: ${enabled.join(", ")}. ` +
+      "Set its variables (see infra-mcp --help) and restart.",
+  );
 }
 
-const statusTool = defineTool({
+const statusTool = defineInfraTool({
   name: "infra_status",
   service: "infra",
   title: "Server and session status",
@@ -62,7 +70,7 @@ const statusTool = defineTool({
         if (check) {
           const started = performance.now();
           try {
-            await session.request({ ...session.profile.probe, signal: ctx.signal });
+            await session.request(session.profile.probe, ctx.scope);
             entry.check = { ok: true, latency_ms: Math.round(performance.now() - started) };
           } catch (error) {
             entry.check = {
@@ -86,7 +94,7 @@ const statusTool = defineTool({
 
 const filter = z.string().optional().describe("Words that must all appear in method, path or summary");
 
-const listOperationsTool = defineTool({
+const listOperationsTool = defineInfraTool({
   name: "infra_list_operations",
   service: "infra",
   title: "List upstream operations",
@@ -98,11 +106,16 @@ const listOperationsTool = defineTool({
   annotations: LOCAL,
   async handler({ service, filter }, ctx) {
     const session = sessionFor(service, ctx);
-    return { items: filterOperations(session.profile.operations, filter) };
+    const live = await session.profile.liveOperations?.((request: UpstreamRequest) =>
+      session.requestRaw(request, ctx.scope),
+    );
+    const source = live?.source ?? "built-in catalogue of documented operations";
+    const operations = live?.operations ?? session.profile.operations;
+    return { items: filterOperations(operations, filter), extra: { source } };
   },
 });
 
-const apiGetTool = defineTool({
+const apiGetTool = defineInfraTool({
   name: "infra_api_get",
   service: "infra",
   title: "Read any upstream path",
@@ -114,7 +127,7 @@ const apiGetTool = defineTool({
   annotations: READ_ONLY,
   async handler({ service, path, query }, ctx) {
     const session = sessionFor(service, ctx);
-    const data = await session.request({ method: "GET", path, query, signal: ctx.signal });
+    const data = await session.request({ method: "GET", path, query }, ctx.scope);
     return { data };
   },
 });
@@ -126,7 +139,7 @@ const callParameters = {
   body: z.unknown().optional().describe("JSON body"),
 };
 
-const apiCallTool = defineTool({
+const apiCallTool = defineInfraTool({
   name: "infra_api_call",
   service: "infra",
   title: "Send any upstream request",
@@ -140,15 +153,9 @@ const apiCallTool = defineTool({
     `${service} ${method} ${path}${body === undefined ? "" : ` with body ${JSON.stringify(body).slice(0, 500)}`}`,
   async handler({ service, method, path, query, body }, ctx) {
     const session = sessionFor(service, ctx);
-    const data = await session.request({
-      method: method as HttpMethod,
-      path,
-      query,
-      json: body,
-      signal: ctx.signal,
-    });
+    const data = await session.request({ method: method as HttpMethod, path, query, json: body }, ctx.scope);
     return { data };
   },
 });
 
-export const infraTools: ToolDefinition[] = [statusTool, listOperationsTool, apiGetTool, apiCallTool];
+export const infraTools: AnyTool[] = [statusTool, listOperationsTool, apiGetTool, apiCallTool];

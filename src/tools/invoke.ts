@@ -1,10 +1,10 @@
-import type { Session } from "../auth/session.js";
+import type { ApiSession, Session } from "../auth/session.js";
 import type { Config } from "../config.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ConfirmationStore } from "../safety/confirm.js";
 import type { Redactor } from "../safety/redact.js";
-import { describeInvalidArguments, type ListPage, shapeList, type ToolContext } from "./define.js";
+import { type CallContext, describeInvalidArguments, type ListPage, shapeList } from "./define.js";
 import type { PreparedTool } from "./index.js";
 
 /** A `tools/call` result, in the protocol's shape (kept SDK-free here). */
@@ -51,25 +51,28 @@ export async function invokeTool(
     );
   }
   const { confirmation_token: token, ...args } = parsed.data as Record<string, unknown>;
-  const session = deps.sessions.get(definition.api ?? definition.service) as Session;
-
-  if (tool.confirm) {
-    const gate = await confirm(tool, args, token as string | undefined, session, deps, call);
-    if (gate !== undefined) return gate;
-  }
-
-  const ctx: ToolContext = {
-    session,
+  // A platform tool gets its own API's session; an infra tool picks sessions by name.
+  const session = deps.sessions.get(definition.api ?? definition.service);
+  const scope = { signal: call.signal };
+  const ctx: CallContext & { session?: ApiSession } = {
     sessions: deps.sessions,
+    scope,
     config: deps.config,
     redactor: deps.redactor,
     signal: call.signal,
     progress: call.progress,
     log: deps.logger,
   };
+  if (session !== undefined) ctx.session = session.bind(scope);
+
+  if (tool.confirm) {
+    const gate = await confirm(tool, args, token as string | undefined, ctx, deps, call);
+    if (gate !== undefined) return gate;
+  }
+
   const started = performance.now();
   try {
-    const data = await definition.handler(args as never, ctx);
+    const data = await definition.handler(args, ctx);
     deps.logger.debug(`${definition.name} ok in ${Math.round(performance.now() - started)} ms`);
     return shapeResult(tool, args, data, deps);
   } catch (error) {
@@ -83,7 +86,7 @@ async function confirm(
   tool: PreparedTool,
   args: Record<string, unknown>,
   token: string | undefined,
-  session: Session | undefined,
+  ctx: CallContext & { session?: ApiSession },
   deps: InvokeDeps,
   call: CallEnvironment,
 ): Promise<ToolResult | undefined> {
@@ -93,7 +96,7 @@ async function confirm(
     return redemption.ok ? undefined : errorResult(deps.redactor, redemption.reason);
   }
   const preview = deps.redactor.scrub(
-    tool.definition.preview?.(args as never, { session: session as Session, config: deps.config }) ??
+    tool.definition.preview?.(args, ctx) ??
       `${tool.definition.title} with ${JSON.stringify(deps.redactor.value(args))}`,
   );
   if (call.elicit) {

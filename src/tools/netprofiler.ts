@@ -1,16 +1,16 @@
 import { z } from "zod";
-import type { Session } from "../auth/session.js";
+import { NETPROFILER_AWS_BASE } from "../auth/netprofiler.js";
+import type { ApiSession } from "../auth/session.js";
 import { ToolInputError, unexpectedAnswer } from "../errors.js";
-import { NETPROFILER_AWS_BASE } from "../services/netprofiler.js";
-import { DESTRUCTIVE, defineTool, MUTATING, READ_ONLY, type ToolDefinition } from "./define.js";
+import { type AnyTool, DESTRUCTIVE, defineTool, MUTATING, READ_ONLY } from "./define.js";
 import { pollUntil } from "./wait.js";
 
 const DONE = { ok: z.boolean(), summary: z.string() };
 
 /** `GET /status`, checked to be the documented object. */
-async function readStatus(session: Session, signal: AbortSignal): Promise<SyncStatus> {
+async function readStatus(session: ApiSession): Promise<SyncStatus> {
   const path = `${NETPROFILER_AWS_BASE}/status`;
-  const body = await session.request({ method: "GET", path, signal });
+  const body = await session.request({ method: "GET", path });
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw unexpectedAnswer({ service: "netprofiler", method: "GET", path }, "the status object", body);
   }
@@ -40,8 +40,8 @@ const statusTool = defineTool({
     error_text: z.string().optional(),
   },
   annotations: READ_ONLY,
-  async handler(_args, { session, signal }) {
-    return readStatus(session, signal);
+  async handler(_args, { session }) {
+    return readStatus(session);
   },
 });
 
@@ -53,9 +53,9 @@ const listAccountsTool = defineTool({
   input: {},
   list: {},
   annotations: READ_ONLY,
-  async handler(_args, { session, signal }) {
+  async handler(_args, { session }) {
     const path = `${NETPROFILER_AWS_BASE}/auth_codes`;
-    const body = await session.request({ method: "GET", path, signal });
+    const body = await session.request({ method: "GET", path });
     if (!Array.isArray(body))
       throw unexpectedAnswer({ service: "netprofiler", method: "GET", path }, "a JSON array", body);
     return { items: body };
@@ -93,7 +93,7 @@ const putAccountsTool = defineTool({
   annotations: { ...MUTATING, idempotent: true },
   preview: ({ accounts }) =>
     `PUT ${NETPROFILER_AWS_BASE}/auth_codes: create or update AWS account(s) ${accounts.map((a) => a.acc_id).join(", ")}`,
-  async handler({ accounts }, { session, signal, config }) {
+  async handler({ accounts }, { session, config }) {
     const body = accounts.map(({ acc_id, access_key, secret_key, secret_key_ref }) => {
       const entry: Record<string, string> = { acc_id, access_key };
       if (secret_key_ref !== undefined) {
@@ -114,7 +114,7 @@ const putAccountsTool = defineTool({
       }
       return entry;
     });
-    await session.request({ method: "PUT", path: `${NETPROFILER_AWS_BASE}/auth_codes`, json: body, signal });
+    await session.request({ method: "PUT", path: `${NETPROFILER_AWS_BASE}/auth_codes`, json: body });
     const ids = accounts.map((a) => a.acc_id);
     return {
       ok: true,
@@ -134,9 +134,9 @@ const deleteAccountsTool = defineTool({
   annotations: DESTRUCTIVE,
   preview: ({ acc_ids }, { session }) =>
     `DELETE ${session.baseUrl}${NETPROFILER_AWS_BASE}/auth_codes: delete AWS account(s) ${acc_ids.join(", ")}`,
-  async handler({ acc_ids }, { session, signal }) {
+  async handler({ acc_ids }, { session }) {
     const json = acc_ids.map((acc_id) => ({ acc_id }));
-    await session.request({ method: "DELETE", path: `${NETPROFILER_AWS_BASE}/auth_codes`, json, signal });
+    await session.request({ method: "DELETE", path: `${NETPROFILER_AWS_BASE}/auth_codes`, json });
     return { ok: true, acc_ids, summary: `Deleted ${acc_ids.length} AWS account(s).` };
   },
 });
@@ -152,7 +152,7 @@ const syncTool = defineTool({
   annotations: MUTATING,
   preview: () => `POST ${NETPROFILER_AWS_BASE}/sync: sync all AWS accounts`,
   async handler({ wait = true }, { session, signal, progress, config }) {
-    await session.request({ method: "POST", path: `${NETPROFILER_AWS_BASE}/sync`, signal });
+    await session.request({ method: "POST", path: `${NETPROFILER_AWS_BASE}/sync` });
     if (!wait)
       return { ok: true, summary: "Sync requested. Check progress with netprofiler_get_aws_status." };
     const { value, finished } = await pollUntil({
@@ -160,7 +160,6 @@ const syncTool = defineTool({
         (await session.request({
           method: "GET",
           path: `${NETPROFILER_AWS_BASE}/status`,
-          signal,
         })) as SyncStatus,
       done: (status) => status.state !== "SYNC_INITIALIZING",
       describe: (status) => `AWS sync: ${status.state ?? "unknown state"}`,
@@ -188,18 +187,17 @@ const setSyncTool = defineTool({
   output: DONE,
   annotations: { ...MUTATING, idempotent: true },
   preview: ({ status }) => `PUT ${NETPROFILER_AWS_BASE}/sync/status: set AWS sync to ${status}`,
-  async handler({ status }, { session, signal }) {
+  async handler({ status }, { session }) {
     await session.request({
       method: "PUT",
       path: `${NETPROFILER_AWS_BASE}/sync/status`,
       json: { status },
-      signal,
     });
     return { ok: true, summary: `AWS sync is now ${status}.` };
   },
 });
 
-export const netprofilerTools: ToolDefinition[] = [
+export const netprofilerTools: AnyTool[] = [
   statusTool,
   listAccountsTool,
   putAccountsTool,

@@ -69,3 +69,48 @@ function responseHeaders(response: IncomingMessage): Headers {
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
   return headers;
 }
+
+/** ky's HTTPError, recognised without loading ky (it is loaded with the first request anyway). */
+export function isHttpError(error: unknown): error is Error & { response: Response } {
+  return error instanceof Error && error.name === "HTTPError" && "response" in error;
+}
+
+/** A certificate or handshake failure: it will not heal by itself, and the user can fix it. */
+export function isTlsFailure(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS|SSL/i.test(`${cause?.code ?? ""} ${cause?.message ?? ""}`);
+}
+
+/** Query values as strings, without the absent ones. */
+export function definedEntries(
+  query: Record<string, string | number | boolean | undefined>,
+): Record<string, string> {
+  const entries: Record<string, string> = {};
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) entries[key] = String(value);
+  return entries;
+}
+
+/** `Retry-After` in ms (seconds or an HTTP date), or undefined. */
+export function parseRetryAfter(headers: Headers): number | undefined {
+  const raw = headers.get("retry-after");
+  if (raw === null) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** The body as JSON when it is JSON (announced or evidently), as text otherwise, undefined when empty. */
+export async function readBody(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (text === "") return undefined;
+  const type = response.headers.get("content-type") ?? "";
+  if (type.includes("json") || /^\s*[[{"]/.test(text)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // A body announced as JSON that is not: hand the text to the profile, which reports it.
+    }
+  }
+  return text;
+}

@@ -1,0 +1,121 @@
+import type { LoginError } from "../errors.js";
+import type { Operation } from "../services/catalogue.js";
+
+/**
+ * What a platform implements for its sessions: one profile per API (how it answers) and one strategy per
+ * way of logging in (how it lets a client in). The Session in `session.ts` does everything else.
+ */
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** What a successful login yields. */
+export interface Credential {
+  /** Headers attached to every request made with this credential. */
+  headers?: Record<string, string>;
+  /** Query parameters attached to every request (a session key some platforms take as a parameter). */
+  query?: Record<string, string>;
+  /** Epoch ms after which the upstream will refuse it, when the upstream says so. */
+  expiresAt?: number;
+  /**
+   * The upstream drops this credential when it goes unused this long (a session token with an idle
+   * limit). The session logs in again instead of waiting to be refused. Absent: it never idles out.
+   */
+  idleTimeoutMs?: number;
+  /** Values to scrub from every output from now on (tokens, session ids, refresh tokens). */
+  secrets: string[];
+}
+
+/** A raw answer from the upstream, before the profile interprets it. */
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON when the body is JSON, the text otherwise, `undefined` when empty. */
+  body: unknown;
+}
+
+export interface UpstreamRequest {
+  method: HttpMethod;
+  /** Relative to the base URL, starting with `/`. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  json?: unknown;
+  /** Sent as application/x-www-form-urlencoded, every value encoded. */
+  form?: Record<string, string>;
+  headers?: Record<string, string>;
+  /**
+   * Another configured base URL for this one request: an identity provider a strategy logs in at
+   * (Keycloak, ItsYou.online). Logins only; a tool's request always goes to its API's base URL.
+   */
+  base?: string;
+}
+
+/** What one tool call lends to every request it makes: its cancellation and its time budget. */
+export interface CallScope {
+  /** The MCP request's abort signal. */
+  signal?: AbortSignal;
+  /** Epoch ms by which the whole tool call must be over (every request and retry it makes). */
+  deadline?: number;
+}
+
+/** What logging in needs: a client without credentials and a way to build errors. */
+export interface LoginContext {
+  send(request: UpstreamRequest): Promise<RawResponse>;
+  /** Builds the error for a refused login, with the upstream's own code and message. */
+  fail(request: UpstreamRequest, response: RawResponse, hint: string): LoginError;
+  /** The credential being replaced (expired, idle or refused), for strategies that can renew it. */
+  previous?: Credential;
+}
+
+/** One way of logging in (octokit-style): validates eagerly, yields credentials on demand. */
+export interface AuthStrategy {
+  /** Shown by infra_status, e.g. `OAuth access code`. */
+  readonly method: string;
+  /**
+   * False for a fixed credential (a long-lived token): when the upstream refuses it, logging in again
+   * cannot help, and the user must be told to replace it.
+   */
+  readonly renewable: boolean;
+  /** Hint used when a non-renewable credential is refused. */
+  readonly refusedHint?: string;
+  login(context: LoginContext): Promise<Credential>;
+}
+
+/** How the upstream answered, in the terms the session acts on. */
+export type Outcome =
+  | { ok: true; data: unknown }
+  | { ok: false; authExpired: boolean; code?: string | number; message: string };
+
+/** The per-API differences, as data (DESIGN.md "a service is a profile plus a toolset"). */
+export interface ServiceProfile {
+  /** API id used in errors and by the generic tools (the platform's name, or `<platform>_<api>`). */
+  readonly api: string;
+  /** Headers on every request, login included. */
+  readonly headers?: Record<string, string>;
+  /** Methods retried on transient statuses; only reads unless the platform guarantees nothing happened. */
+  readonly retryMethods: readonly HttpMethod[];
+  /** Upper bound on retries; the call's time budget usually ends them first. */
+  readonly retryLimit: number;
+  /** Turns any answer (2xx included: some upstreams report errors on 200) into an outcome. */
+  interpret(response: RawResponse): Outcome;
+  /** POSTs that only read (allowed in read-only mode). */
+  isReadOnlyPost?(path: string): boolean;
+  /** A next step for a failed request. */
+  hint?(
+    status: number | undefined,
+    code: string | number | undefined,
+    request: UpstreamRequest,
+  ): string | undefined;
+  /** What to tell the user when transient failures outlast the retries, e.g. "the platform is suspended". */
+  exhaustedHint?(status: number): string | undefined;
+  /** A cheap authenticated read, used by `infra_status` with `check`. */
+  readonly probe: UpstreamRequest;
+  /** The documented operations, for `infra_list_operations` when the instance serves no description. */
+  readonly operations: readonly Operation[];
+  /**
+   * Reads the instance's own description of its operations (a Swagger document, a catalogue), for
+   * `infra_list_operations`; undefined when it serves none, and the built-in catalogue is used.
+   */
+  liveOperations?(
+    read: (request: UpstreamRequest) => Promise<RawResponse>,
+  ): Promise<{ source: string; operations: Operation[] } | undefined>;
+}

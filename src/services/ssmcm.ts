@@ -1,0 +1,141 @@
+import { createSsmcmKeyAuth, SSMCM_API_BASE } from "../auth/ssmcm.js";
+import type { Outcome, RawResponse, ServiceProfile, UpstreamRequest } from "../auth/types.js";
+import type { ConfigReader } from "../config.js";
+import { ssmcmTools } from "../tools/ssmcm.js";
+import { type Operation, operationsFromOpenApi } from "./catalogue.js";
+import { definePlatform } from "./platform.js";
+
+/** The envelope of every answer but the export methods (the vendor's API page). */
+interface Envelope {
+  code: number | string;
+  message?: unknown;
+  data?: unknown;
+  [extra: string]: unknown;
+}
+
+function isEnvelope(body: unknown): body is Envelope {
+  return (
+    body !== null &&
+    typeof body === "object" &&
+    !Array.isArray(body) &&
+    (typeof (body as Envelope).code === "number" || typeof (body as Envelope).code === "string")
+  );
+}
+
+function describeBody(body: unknown, status: number): string {
+  if (body === undefined) return `empty answer with HTTP ${status}`;
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return text.replace(/\s+/g, " ").trim().slice(0, 300) || `empty answer with HTTP ${status}`;
+}
+
+/**
+ * Reads the `{code, message, data}` envelope whatever the HTTP status: the vendor's sample checks `code`
+ * and never the status, so errors can arrive inside HTTP 200. What the envelope carries besides code and
+ * message (a list's totals) stays beside `data`; otherwise `data` alone is the result.
+ */
+export function interpretSsmcm({ status, body }: RawResponse): Outcome {
+  if (!isEnvelope(body)) {
+    // Not SSMCM's own answer: a web server's 404 page, a proxy's login page, an expired-token 401.
+    return { ok: false, authExpired: status === 401, message: describeBody(body, status) };
+  }
+  const code = Number(body.code);
+  if (code === 200 && status >= 200 && status < 300) {
+    const { code: _code, message: _message, data, ...extra } = body;
+    return { ok: true, data: Object.keys(extra).length === 0 ? (data ?? null) : { data, ...extra } };
+  }
+  const message =
+    typeof body.message === "string" && body.message !== "" ? body.message : describeBody(body, status);
+  // An expired token shows as HTTP 401 or as body code 401 on HTTP 200 (TOOLS.md section 5): both mean
+  // "log in again".
+  return { ok: false, authExpired: status === 401 || code === 401, code: body.code, message };
+}
+
+/** Where the instance may serve its own Swagger document: swaggo's path, then Swashbuckle's. */
+export const SSMCM_SWAGGER_PATHS = ["/swagger/doc.json", "/swagger/v1/swagger.json"] as const;
+
+/** The documented operations (the vendor's API page), for an instance that serves no Swagger document. */
+export const SSMCM_OPERATIONS: readonly Operation[] = [
+  {
+    method: "POST",
+    path: `${SSMCM_API_BASE}/auth/token`,
+    summary: 'Log in with an API key {"key": ...} -> data.token (the server does this itself)',
+  },
+  {
+    method: "GET",
+    path: `${SSMCM_API_BASE}/aws/s3`,
+    summary: "AWS S3 buckets in the inventory: length, start, search",
+  },
+  {
+    method: "GET",
+    path: "/swagger/index.html",
+    summary: "The instance's Swagger UI, describing every operation it offers",
+  },
+];
+
+export const ssmcmProfile: ServiceProfile = {
+  api: "ssmcm",
+  retryMethods: ["GET"],
+  retryLimit: 4,
+  probe: { method: "GET", path: `${SSMCM_API_BASE}/aws/s3`, query: { length: 1 } },
+  operations: SSMCM_OPERATIONS,
+  interpret: interpretSsmcm,
+  hint(status, code, request: UpstreamRequest) {
+    const effective = Number(code ?? status);
+    if (effective === 401) return "SSMCM refused a fresh token too; check that SSMCM_API_KEY is still valid.";
+    if (effective === 403)
+      return "The API key's user lacks the permission for this; ask an SSMCM administrator.";
+    if (effective === 404)
+      return request.path.startsWith(SSMCM_API_BASE)
+        ? "Check the path: infra_list_operations lists what this instance offers."
+        : "Paths start with /api/v1.0; infra_list_operations lists what this instance offers.";
+    if (effective === 400) return "Fix the request as the message says and retry.";
+    return undefined;
+  },
+  async liveOperations(read) {
+    for (const path of SSMCM_SWAGGER_PATHS) {
+      const response = await read({ method: "GET", path }).catch(() => undefined);
+      if (response === undefined || response.status !== 200) continue;
+      const operations = operationsFromOpenApi(response.body);
+      if (operations !== undefined)
+        return { source: `the instance's Swagger document at ${path}`, operations };
+    }
+    return undefined;
+  },
+};
+
+export interface SsmcmSettings {
+  url: string;
+  apiKey: string;
+}
+
+function readSsmcm(r: ConfigReader): SsmcmSettings | undefined {
+  const url = r.url("SSMCM_URL", "https://ssmcm.example.com");
+  const apiKey = r.get("SSMCM_API_KEY");
+  if (apiKey === undefined) {
+    r.problem(
+      "SSMCM_API_KEY",
+      "missing: SSMCM logs in with an API key (user menu > API keys in its web UI)",
+      "SSMCM_API_KEY=<API key>",
+    );
+    return undefined;
+  }
+  return url === undefined ? undefined : { url, apiKey };
+}
+
+/** SSMCM (Meikai multicloud manager): the registry entry. */
+export const ssmcmPlatform = definePlatform({
+  name: "ssmcm",
+  title: "SSMCM multicloud manager",
+  prefix: "SSMCM",
+  urlVariable: "SSMCM_URL",
+  variables: [
+    { name: "SSMCM_URL", example: "https://ssmcm.example.com" },
+    { name: "SSMCM_API_KEY", example: "<API key>", secret: true },
+  ],
+  usage: "SSMCM_URL + SSMCM_API_KEY",
+  apiIds: ["ssmcm"],
+  read: readSsmcm,
+  apis: ({ url, apiKey }) => [{ url, profile: ssmcmProfile, strategy: createSsmcmKeyAuth(apiKey) }],
+  tools: ssmcmTools,
+  emulator: async () => new (await import("../sandbox/ssmcm.js")).SsmcmEmulator(),
+});
