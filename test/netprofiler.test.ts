@@ -157,6 +157,21 @@ describe("netprofiler tools over a real MCP client (OAuth access code)", () => {
     });
   });
 
+  it("shares the call's time budget between the sync request and the wait that follows", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_TIMEOUT_MS: "1000" } });
+    await harness.call("netprofiler_get_aws_status");
+    harness.netprofiler.syncDurationMs = 60_000;
+    // A slow appliance: the sync request alone takes most of the budget.
+    harness.netprofiler.delayNext(1, 900, { methods: ["POST"] });
+    const started = Date.now();
+    const result = await harness.call("netprofiler_sync_aws_accounts");
+    const elapsed = Date.now() - started;
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ finished: false });
+    // 1000 ms for the whole call, not 1000 ms for each request it makes.
+    expect(elapsed).toBeLessThan(1_300);
+  });
+
   it("sets the sync status with a JSON body", async () => {
     harness = await startHarness();
     const result = await harness.call("netprofiler_set_aws_sync", { status: "DISABLED" });

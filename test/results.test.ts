@@ -103,10 +103,11 @@ describe("result shaping", () => {
       "netprofiler POST /api/npm.aws_config/1.0/status -> 405 (error HTTP_INVALID_METHOD): Requested method is not " +
         "available for this resource. The upstream does not offer this method here; see infra_list_operations.",
     );
-    harness.netprofiler.failNext(1, 429, { methods: ["PUT"] });
+    // A 429 refuses the write, so it is sent again, until the call's budget is spent.
+    harness.netprofiler.failNext(100, 429, { methods: ["PUT"] });
     const limited = await harness.call("netprofiler_set_aws_sync", { status: "ENABLED" });
-    expect(textOf(limited)).toContain(
-      "-> 429 (error TOO_MANY_REQUESTS): Too many requests. The upstream is rate-limiting",
+    expect(textOf(limited)).toMatch(
+      /-> 429 \(error TOO_MANY_REQUESTS\) after \d+ retries: Too many requests\. The upstream is rate-limiting/,
     );
   });
 

@@ -51,8 +51,13 @@ export interface ApiSession {
   setIdleTimeout(ms: number): void;
 }
 
-/** Transient statuses retried with backoff (for some platforms 503 also means "suspended, nothing done"). */
-const RETRY_STATUSES = [429, 502, 503, 504];
+/** Statuses after which a read is sent again: the failure may pass. 500 is the upstream's own bug. */
+const TRANSIENT_STATUSES = [429, 502, 503, 504];
+/** Upper bound on retries; the call's deadline ends them first. */
+const RETRY_LIMIT = 50;
+/** First retry after 100-200 ms, doubling up to 2-4 s. */
+const RETRY_BASE_MS = 200;
+const RETRY_BACKOFF_CAP_MS = 4_000;
 /** Refresh this long before a known expiry, capped at a tenth of the credential's life. */
 const REFRESH_MARGIN_MS = 60_000;
 
@@ -132,6 +137,7 @@ export class Session {
         status,
         code: outcome.code,
         message: outcome.message,
+        retries: response.retries,
         hint: this.profile.hint?.(status, outcome.code, request) ?? genericHint(status),
       }),
     );
@@ -207,9 +213,24 @@ export class Session {
     this.#idleTimeoutOverride = ms;
   }
 
+  /** A read: a GET, or a POST the platform declares read-only. Reads may be sent again; writes may not. */
+  #isRead(request: UpstreamRequest): boolean {
+    return (
+      request.method === "GET" ||
+      (request.method === "POST" && this.profile.isReadOnlyPost?.(request.path) === true)
+    );
+  }
+
+  /**
+   * Whether an answer proves a write was not carried out, so that sending it again cannot act twice: a
+   * 429 (a refusal by definition) or the platform's own "nothing done" status.
+   */
+  #provesNothingDone(status: number): boolean {
+    return status === 429 || (this.profile.nothingDoneStatuses?.includes(status) ?? false);
+  }
+
   #assertAllowed(request: UpstreamRequest): void {
-    if (!this.#options.readOnly || request.method === "GET") return;
-    if (request.method === "POST" && this.profile.isReadOnlyPost?.(request.path)) return;
+    if (!this.#options.readOnly || this.#isRead(request)) return;
     throw new ReadOnlyError(
       `Read-only mode: ${this.api} ${request.method} ${request.path} was not sent. ` +
         "Unset INFRA_MCP_READ_ONLY (or drop --read-only) to allow changes.",
@@ -302,29 +323,35 @@ export class Session {
     const signal = callSignal ? AbortSignal.any([callSignal, timeoutSignal]) : timeoutSignal;
     let retries = 0;
     let lastTransient: number | undefined;
+    const read = this.#isRead(request);
     const options: KyOptions = {
       method: request.method,
       signal,
       headers: { ...credential?.headers, ...request.headers },
       retry: {
-        limit: this.profile.retryLimit,
-        methods: this.profile.retryMethods.map((method) =>
-          method.toLowerCase(),
-        ) as KyOptions["method"][] as never,
-        statusCodes: RETRY_STATUSES,
+        // The call's deadline, not a count, ends the retries of a transient failure.
+        limit: RETRY_LIMIT,
+        methods: ["get", "post", "put", "patch", "delete"],
+        statusCodes: [...TRANSIENT_STATUSES, ...(this.profile.nothingDoneStatuses ?? [])],
         afterStatusCodes: [429, 503],
-        backoffLimit: 4_000,
-        jitter: true,
-        // Stop when the upstream asks us to wait longer than the call has left: better a clear error now
-        // than a timeout later.
-        shouldRetry: ({ error }) => {
+        // Equal jitter: half the delay is certain, so retries spread over seconds instead of all landing
+        // inside one short outage, and a blip of a few seconds never fails a read while budget remains.
+        delay: backoff,
+        jitter: (delay) => delay / 2 + Math.random() * (delay / 2),
+        backoffLimit: RETRY_BACKOFF_CAP_MS,
+        shouldRetry: ({ error, retryCount }) => {
           // A certificate problem will not heal by itself.
           if (isTlsFailure(error)) return false;
-          // A write whose connection failed may have been carried out: only a status (a platform's own
-          // "nothing done") proves it was not, so only reads are repeated after a network error.
-          if (!isHttpError(error) && request.method !== "GET") return false;
-          const retryAfterMs = isHttpError(error) ? parseRetryAfter(error.response.headers) : undefined;
-          if (retryAfterMs !== undefined && this.#now() + retryAfterMs >= deadline) return false;
+          if (!isHttpError(error)) {
+            // A write whose connection failed may have been carried out: its outcome is unknown.
+            return read ? undefined : false;
+          }
+          if (!read && !this.#provesNothingDone(error.response.status)) return false;
+          // Stop when the upstream asks us to wait longer than the call has left: better a clear error
+          // now than a timeout later.
+          const retryAfterMs = parseRetryAfter(error.response.headers);
+          const waitMs = retryAfterMs ?? backoff(retryCount) / 2;
+          if (this.#now() + waitMs >= deadline) return false;
           return undefined;
         },
       },
@@ -379,7 +406,7 @@ export class Session {
     }
     const status = response.status;
     const body = await readBody(response);
-    if (RETRY_STATUSES.includes(status) && retries > 0) {
+    if (TRANSIENT_STATUSES.includes(status) && retries > 0) {
       const exhausted = this.profile.exhaustedHint?.(status);
       if (exhausted) {
         throw this.#recordError(
@@ -393,8 +420,15 @@ export class Session {
         );
       }
     }
-    return { status, headers: response.headers, body };
+    return retries > 0
+      ? { status, headers: response.headers, body, retries }
+      : { status, headers: response.headers, body };
   }
+}
+
+/** The pause before retry `attempt` (1-based), before jitter takes up to half of it away. */
+function backoff(attempt: number): number {
+  return Math.min(RETRY_BACKOFF_CAP_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
 }
 
 /** A next step for statuses whose meaning does not depend on the platform. */

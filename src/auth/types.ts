@@ -31,6 +31,8 @@ export interface RawResponse {
   headers: Headers;
   /** Parsed JSON when the body is JSON, the text otherwise, `undefined` when empty. */
   body: unknown;
+  /** How many times the request was sent again before this answer (transient failures). */
+  retries?: number;
 }
 
 export interface UpstreamRequest {
@@ -91,10 +93,6 @@ export interface ServiceProfile {
   readonly api: string;
   /** Headers on every request, login included. */
   readonly headers?: Record<string, string>;
-  /** Methods retried on transient statuses; only reads unless the platform guarantees nothing happened. */
-  readonly retryMethods: readonly HttpMethod[];
-  /** Upper bound on retries; the call's time budget usually ends them first. */
-  readonly retryLimit: number;
   /** Turns any answer (2xx included: some upstreams report errors on 200) into an outcome. */
   interpret(response: RawResponse): Outcome;
   /** POSTs that only read (allowed in read-only mode). */
@@ -107,6 +105,8 @@ export interface ServiceProfile {
   ): string | undefined;
   /** What to tell the user when transient failures outlast the retries, e.g. "the platform is suspended". */
   exhaustedHint?(status: number): string | undefined;
+  /** Statuses that prove a write was not carried out (besides 429), so it may be sent again. */
+  readonly nothingDoneStatuses?: readonly number[];
   /** A cheap authenticated read, used by `infra_status` with `check`. */
   readonly probe: UpstreamRequest;
   /** The documented operations, for `infra_list_operations` when the instance serves no description. */

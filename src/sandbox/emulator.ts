@@ -32,6 +32,12 @@ const REQUEST_LOG_LIMIT = 5_000;
 interface Fault {
   remaining: number;
   status: number;
+  /** The platform handles the request first (it acted), then a gateway answers with the fault. */
+  afterActing?: boolean;
+  /** Handle the request, then close the connection without an answer (a network error after acting). */
+  drop?: boolean;
+  /** Wait this long, then answer normally (a slow upstream). */
+  delayMs?: number;
   retryAfter?: string;
   /** A raw answer instead of the platform's error body (a proxy's HTML page, a truncated body). */
   raw?: { body: string; contentType: string };
@@ -86,10 +92,25 @@ export abstract class Emulator {
   failNext(
     count: number,
     status: number,
-    options: { retryAfterSeconds?: number; methods?: string[] } = {},
+    options: { retryAfterSeconds?: number; methods?: string[]; afterActing?: boolean } = {},
   ): void {
     const fault: Fault = { remaining: count, status };
     if (options.retryAfterSeconds !== undefined) fault.retryAfter = String(options.retryAfterSeconds);
+    if (options.methods) fault.methods = options.methods.map((m) => m.toUpperCase());
+    if (options.afterActing) fault.afterActing = true;
+    this.#faults.push(fault);
+  }
+
+  /** Carries out the next `count` requests, then closes each connection without answering. */
+  dropNext(count: number, options: { methods?: string[] } = {}): void {
+    const fault: Fault = { remaining: count, status: 0, drop: true };
+    if (options.methods) fault.methods = options.methods.map((m) => m.toUpperCase());
+    this.#faults.push(fault);
+  }
+
+  /** Answers the next `count` requests normally, but only after `ms`. */
+  delayNext(count: number, ms: number, options: { methods?: string[] } = {}): void {
+    const fault: Fault = { remaining: count, status: 0, delayMs: ms };
     if (options.methods) fault.methods = options.methods.map((m) => m.toUpperCase());
     this.#faults.push(fault);
   }
@@ -121,6 +142,15 @@ export abstract class Emulator {
   /** Requests to paths starting with `prefix` (all when absent), excluding nothing. */
   requestsTo(prefix = "/"): RecordedRequest[] {
     return this.requests.filter((request) => request.path.startsWith(prefix));
+  }
+
+  async #handle(recorded: RecordedRequest): Promise<EmulatorResponse> {
+    try {
+      return await this.handle(recorded);
+    } catch (error) {
+      process.stderr.write(`emulator error: ${(error as Error).stack}\n`);
+      return { status: 500, body: this.faultBody(500) };
+    }
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -162,18 +192,21 @@ export abstract class Emulator {
     if (fault) {
       fault.remaining -= 1;
       recorded.faulted = true;
+    }
+    if (fault?.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault?.drop || fault?.afterActing) await this.#handle(recorded);
+    if (fault?.drop) {
+      res.socket?.destroy();
+      return;
+    }
+    if (fault && fault.delayMs === undefined) {
       response = fault.raw
         ? { status: fault.status, body: fault.raw.body, headers: { "content-type": fault.raw.contentType } }
         : { status: fault.status, body: this.faultBody(fault.status) };
       if (fault.retryAfter !== undefined)
         response.headers = { ...response.headers, "retry-after": fault.retryAfter };
     } else {
-      try {
-        response = await this.handle(recorded);
-      } catch (error) {
-        response = { status: 500, body: this.faultBody(500) };
-        process.stderr.write(`emulator error: ${(error as Error).stack}\n`);
-      }
+      response = await this.#handle(recorded);
     }
     const outHeaders: Record<string, string> = { ...response.headers };
     let payload = "";

@@ -89,11 +89,9 @@ export const dciProfile: ServiceProfile = {
   api: "dci",
   // The vendor's sample sends this on every call, the key exchange included.
   headers: { "isp-box-instance": "true" },
-  // 503 means the platform was suspended and did nothing, so even POST and DELETE are safe to repeat
-  // (the vendor's own sample retries all three).
-  retryMethods: ["GET", "POST", "DELETE"],
-  // The platform can take a while to wake up: the call's time budget, not a count, ends the retries.
-  retryLimit: 100,
+  // 503 means the platform was suspended and did nothing, so even a write is safe to repeat after it
+  // (the vendor's own sample retries POST and DELETE on 503, and only on 503).
+  nothingDoneStatuses: [503],
   probe: { method: "GET", path: `${DCI_BASE}/server`, query: { limit: "0,1" } },
   operations: DCI_OPERATIONS,
   interpret({ status, body }: RawResponse): Outcome {

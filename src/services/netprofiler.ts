@@ -33,8 +33,6 @@ export function parseNetprofilerError(body: unknown): { code?: string; message: 
 
 export const netprofilerProfile: ServiceProfile = {
   api: "netprofiler",
-  retryMethods: ["GET"],
-  retryLimit: 4,
   probe: { method: "GET", path: `${NETPROFILER_AWS_BASE}/status` },
   get operations() {
     return NETPROFILER_OPERATIONS;

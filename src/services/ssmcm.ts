@@ -74,8 +74,6 @@ export const SSMCM_OPERATIONS: readonly Operation[] = [
 
 export const ssmcmProfile: ServiceProfile = {
   api: "ssmcm",
-  retryMethods: ["GET"],
-  retryLimit: 4,
   probe: { method: "GET", path: `${SSMCM_API_BASE}/aws/s3`, query: { length: 1 } },
   operations: SSMCM_OPERATIONS,
   interpret: interpretSsmcm,

@@ -10,7 +10,7 @@ export interface CallContext {
   /** Every enabled session by API id, for the infra tools that pick one by name. */
   sessions: ReadonlyMap<string, Session>;
   /** This call's cancellation and time budget: pass it to a session picked from `sessions`. */
-  scope: CallScope;
+  scope: Required<CallScope>;
   config: Config;
   redactor: Redactor;
   /** The MCP request's abort signal. */
@@ -98,6 +98,11 @@ export interface ToolDefinition<
   /** Shape of `structuredContent` for non-list tools; list tools get the list shape. */
   output?: z.ZodRawShape;
   annotations: Annotations;
+  /**
+   * The call's time budget, when the tool's own arguments set it (a wait with `timeout_seconds`); by default
+   * INFRA_MCP_TIMEOUT_MS. Every request the call makes, retries and waits included, fits inside it.
+   */
+  budgetMs?(args: z.infer<z.ZodObject<Shape>>, config: Config): number;
   /** Makes this a list tool: adds `limit`, `offset`, `fields` and the `{items, total?, ...}` result. */
   list?: ListOptions;
   /** Secret-looking fields this tool returns on purpose (`dci_create_login_key`). */

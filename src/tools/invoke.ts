@@ -53,7 +53,9 @@ export async function invokeTool(
   const { confirmation_token: token, ...args } = parsed.data as Record<string, unknown>;
   // A platform tool gets its own API's session; an infra tool picks sessions by name.
   const session = deps.sessions.get(definition.api ?? definition.service);
-  const scope = { signal: call.signal };
+  // One budget for the whole call: every request it makes, and every wait, fits inside it.
+  const budgetMs = definition.budgetMs?.(args, deps.config) ?? deps.config.timeoutMs;
+  const scope = { signal: call.signal, deadline: Date.now() + budgetMs };
   const ctx: CallContext & { session?: ApiSession } = {
     sessions: deps.sessions,
     scope,

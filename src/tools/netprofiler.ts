@@ -151,7 +151,7 @@ const syncTool = defineTool({
   output: { ...DONE, finished: z.boolean().optional(), status: z.record(z.string(), z.unknown()).optional() },
   annotations: MUTATING,
   preview: () => `POST ${NETPROFILER_AWS_BASE}/sync: sync all AWS accounts`,
-  async handler({ wait = true }, { session, signal, progress, config }) {
+  async handler({ wait = true }, { session, signal, progress, scope }) {
     await session.request({ method: "POST", path: `${NETPROFILER_AWS_BASE}/sync` });
     if (!wait)
       return { ok: true, summary: "Sync requested. Check progress with netprofiler_get_aws_status." };
@@ -163,7 +163,7 @@ const syncTool = defineTool({
         })) as SyncStatus,
       done: (status) => status.state !== "SYNC_INITIALIZING",
       describe: (status) => `AWS sync: ${status.state ?? "unknown state"}`,
-      timeoutMs: config.timeoutMs,
+      deadline: scope.deadline,
       signal,
       progress,
     });

@@ -8,8 +8,8 @@ export interface PollOptions<T> {
   done: (value: T) => boolean;
   /** A short progress message for the current state. */
   describe: (value: T) => string;
-  /** Upper bound on the whole wait. */
-  timeoutMs: number;
+  /** Epoch ms by which the wait must be over: the call's deadline (`ctx.scope.deadline`) or sooner. */
+  deadline: number;
   signal: AbortSignal;
   progress: ToolContext["progress"];
   /** First pause between reads; it grows by half each time, up to `maxIntervalMs`. */
@@ -22,7 +22,7 @@ export interface PollOptions<T> {
  * client shows the wait is alive. Returns the last state and whether the wait ended because it was done.
  */
 export async function pollUntil<T>(options: PollOptions<T>): Promise<{ value: T; finished: boolean }> {
-  const deadline = Date.now() + options.timeoutMs;
+  const { deadline } = options;
   let interval = options.intervalMs ?? 250;
   const maxInterval = options.maxIntervalMs ?? 2_000;
   for (let reads = 1; ; reads += 1) {

@@ -1,0 +1,77 @@
+import { afterAll, describe, expect, it } from "vitest";
+import type { Emulator } from "../src/sandbox/emulator.js";
+import { PLATFORMS } from "../src/services/index.js";
+import { type Harness, startHarness } from "./helpers.js";
+
+/**
+ * Rules that hold for every platform live once in the session; they are tested here once per platform,
+ * through the registry and a real MCP client, against each platform's own emulator.
+ */
+
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+type Fault = 429 | 500 | 502 | 503 | 504 | "network error";
+const FAULTS: readonly Fault[] = [429, 500, 502, 503, 504, "network error"];
+/** A path no platform serves: what matters is how often the request is sent, not what it does. */
+const PROBE = "/infra-mcp-rule-probe";
+
+const harnesses: Harness[] = [];
+afterAll(async () => {
+  await Promise.all(harnesses.map((h) => h.close()));
+});
+
+/**
+ * How many times a request may reach the upstream when its first answer is `fault`: a read is repeated
+ * after any transient failure; a write only when the answer proves nothing was done (429, or the
+ * platform's own "nothing done" status), never after a 5xx or a network error whose outcome is unknown.
+ */
+function expectedSends(method: string, fault: Fault, nothingDone: readonly number[]): number {
+  if (method === "GET") return fault === 500 ? 1 : 2;
+  if (fault === 429 || (typeof fault === "number" && nothingDone.includes(fault))) return 2;
+  return 1;
+}
+
+function inject(emulator: Emulator, method: string, fault: Fault): void {
+  if (fault === "network error") emulator.dropNext(1, { methods: [method] });
+  // The platform acts, then a gateway answers with the fault: repeating the write would act twice.
+  else emulator.failNext(1, fault, { methods: [method], afterActing: fault !== 429 && fault !== 503 });
+}
+
+describe.concurrent("the retry rule, for every platform, method and status", () => {
+  for (const platform of PLATFORMS) {
+    it(`${platform.name}: reads are repeated after transient failures, writes only when nothing was done`, async () => {
+      const harness = await startHarness({
+        env: { INFRA_MCP_CONFIRM: "off", INFRA_MCP_TIMEOUT_MS: "10000" },
+      });
+      harnesses.push(harness);
+      const emulator = (harness as unknown as Record<string, Emulator>)[platform.name]!;
+      // Log every API in first, so that only the probes reach the emulator below.
+      await harness.call("infra_status", { check: true });
+      const seen: string[] = [];
+      const wanted: string[] = [];
+      for (const api of platform.apiIds) {
+        const session = harness.runtime.sessions.get(api)!;
+        const basePath = new URL(session.baseUrl).pathname.replace(/\/$/, "");
+        const nothingDone = session.profile.nothingDoneStatuses ?? [];
+        for (const method of METHODS) {
+          for (const fault of FAULTS) {
+            const before = emulator.requests.length;
+            inject(emulator, method, fault);
+            await harness.call("infra_api_call", {
+              service: api,
+              method,
+              path: PROBE,
+              ...(method === "GET" ? {} : { body: {} }),
+            });
+            emulator.clearFaults();
+            const sends = emulator.requests
+              .slice(before)
+              .filter((r) => r.method === method && r.path === `${basePath}${PROBE}`).length;
+            seen.push(`${api} ${method} after ${fault}: sent ${sends}`);
+            wanted.push(`${api} ${method} after ${fault}: sent ${expectedSends(method, fault, nothingDone)}`);
+          }
+        }
+      }
+      expect(seen).toEqual(wanted);
+    });
+  }
+});
