@@ -107,6 +107,11 @@ export interface ServiceProfile {
   exhaustedHint?(status: number): string | undefined;
   /** Statuses that prove a write was not carried out (besides 429), so it may be sent again. */
   readonly nothingDoneStatuses?: readonly number[];
+  /**
+   * How `infra_api_get` reads `path` on this API, when a read is not a GET (a platform whose reads are
+   * POSTs to `list*`/`get*` methods). Throws a ToolInputError for a path that is not a read.
+   */
+  readRequest?(path: string, query: Record<string, string | number | boolean> | undefined): UpstreamRequest;
   /** A cheap authenticated read, used by `infra_status` with `check`. */
   readonly probe: UpstreamRequest;
   /** The documented operations, for `infra_list_operations` when the instance serves no description. */

@@ -127,7 +127,8 @@ const apiGetTool = defineInfraTool({
   annotations: READ_ONLY,
   async handler({ service, path, query }, ctx) {
     const session = sessionFor(service, ctx);
-    const data = await session.request({ method: "GET", path, query }, ctx.scope);
+    const request = session.profile.readRequest?.(path, query) ?? { method: "GET", path, query };
+    const data = await session.request(request, ctx.scope);
     return { data };
   },
 });
