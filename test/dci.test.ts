@@ -206,6 +206,16 @@ describe("dci tools over a real MCP client (email and password)", () => {
     expect(harness.dci.setting("operation_change_boot_order")).toBe("false");
   });
 
+  it("refuses a setting name that is not one path segment, sending nothing", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "off" } });
+    for (const name of ["..", ".", "a/b", "a\\b", "a%2fb", "a\tb", ""]) {
+      const result = await harness.call("dci_update_setting", { name, value: "x" });
+      expect(result.isError, name).toBe(true);
+      expect(textOf(result), name).toContain("Invalid arguments for dci_update_setting: name:");
+    }
+    expect(apiRequests(harness)).toHaveLength(0);
+  });
+
   it("lists users with where and limit upstream, and no passwords", async () => {
     harness = await startHarness();
     const result = await harness.call("dci_list_users", { where: "email CP '%@example.com'", limit: 5 });

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../src/sandbox/emulator.js";
 import { PLATFORMS } from "../src/services/index.js";
-import { type Harness, startHarness } from "./helpers.js";
+import { type Harness, startEmulators, startHarness } from "./helpers.js";
 
 /**
  * Rules that hold for every platform live once in the session; they are tested here once per platform,
@@ -15,8 +15,10 @@ const FAULTS: readonly Fault[] = [429, 500, 502, 503, 504, "network error"];
 const PROBE = "/infra-mcp-rule-probe";
 
 const harnesses: Harness[] = [];
+const stops: (() => Promise<void>)[] = [];
 afterAll(async () => {
   await Promise.all(harnesses.map((h) => h.close()));
+  await Promise.all(stops.map((stop) => stop()));
 });
 
 /**
@@ -72,6 +74,75 @@ describe.concurrent("the retry rule, for every platform, method and status", () 
         }
       }
       expect(seen).toEqual(wanted);
+    });
+  }
+});
+
+describe.concurrent("transient outages, for every platform", () => {
+  for (const platform of PLATFORMS) {
+    it(`${platform.name}: a 1.5 s outage never fails a read while the budget remains`, async () => {
+      const harness = await startHarness({ env: { INFRA_MCP_TIMEOUT_MS: "30000" } });
+      harnesses.push(harness);
+      const emulator = (harness as unknown as Record<string, Emulator>)[platform.name]!;
+      await harness.call("infra_status", { check: true });
+      emulator.failFor(1_500, 503);
+      // Each status check reads every API of the platform once, concurrently.
+      const checks = await Promise.all(
+        Array.from({ length: 8 }, () => harness.call("infra_status", { check: true })),
+      );
+      const failed = checks.flatMap((result) =>
+        (
+          result.structuredContent as {
+            services: { service: string; check: { ok: boolean; error?: string } }[];
+          }
+        ).services
+          .filter((s) => platform.apiIds.includes(s.service) && !s.check.ok)
+          .map((s) => `${s.service}: ${s.check.error}`),
+      );
+      expect(failed).toEqual([]);
+    });
+  }
+});
+
+describe.concurrent("the base path, for every platform", () => {
+  const escapes = [
+    "/%2e%2e/x",
+    "/.%2e/x",
+    "/%2e./x",
+    "/%2E%2E/x",
+    "/.\t./x",
+    "/.\n./x",
+    "/.\r./x",
+    "/a\\..\\..\\x",
+  ];
+  for (const platform of PLATFORMS) {
+    it(`${platform.name}: no request leaves the API's base path, however the path spells ..`, async () => {
+      // Every URL of the platform sits behind a gateway prefix, as a deployment may put it.
+      const upstreams = await startEmulators();
+      const upstream = (upstreams.emulators as unknown as Record<string, Emulator>)[platform.name]!;
+      const env: Record<string, string> = {};
+      for (const [name, value] of Object.entries(upstream.sandboxEnv())) {
+        if (name.endsWith("_URL")) env[name] = `${value}/gateway`;
+      }
+      const harness = await startHarness({
+        emulators: upstreams.emulators,
+        env: { ...env, INFRA_MCP_CONFIRM: "off" },
+      });
+      harnesses.push(harness);
+      stops.push(upstreams.stop);
+      const refused: string[] = [];
+      for (const api of platform.apiIds) {
+        for (const path of escapes) {
+          for (const tool of ["infra_api_get", "infra_api_call"]) {
+            const args =
+              tool === "infra_api_get" ? { service: api, path } : { service: api, method: "DELETE", path };
+            const result = await harness.call(tool, args);
+            if (result.isError) refused.push(`${tool} ${api} ${JSON.stringify(path)}`);
+          }
+        }
+      }
+      expect(refused).toHaveLength(platform.apiIds.length * escapes.length * 2);
+      expect(upstream.requests.map((r) => `${r.method} ${r.path}`)).toEqual([]);
     });
   }
 });

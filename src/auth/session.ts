@@ -1,6 +1,13 @@
 import type { KyInstance, Options as KyOptions } from "ky";
 import type { TlsConfig } from "../config.js";
-import { CancelledError, describeError, LoginError, ReadOnlyError, UpstreamError } from "../errors.js";
+import {
+  CancelledError,
+  describeError,
+  LoginError,
+  ReadOnlyError,
+  ToolInputError,
+  UpstreamError,
+} from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Redactor } from "../safety/redact.js";
 import {
@@ -159,12 +166,14 @@ export class Session {
       throw new Error(`${this.api}: only a login may send to another base URL (${request.base})`);
     }
     this.#assertAllowed(request);
+    // Checked before logging in: a request that would leave the base path is never sent, not even a login.
+    const url = this.#url(request);
     const deadline = Math.min(
       scope.deadline ?? Number.POSITIVE_INFINITY,
       this.#now() + this.#options.timeoutMs,
     );
     let credential = await this.#currentCredential(scope.signal);
-    let response = await this.#send(request, deadline, credential, scope.signal);
+    let response = await this.#send(request, url, deadline, credential, scope.signal);
     let outcome = this.profile.interpret(response);
     if (!outcome.ok && outcome.authExpired) {
       this.#forget(credential);
@@ -182,7 +191,7 @@ export class Session {
       }
       this.#options.logger.info(`${this.api}: credentials expired upstream; logging in again`);
       credential = await this.#currentCredential(scope.signal, credential);
-      response = await this.#send(request, deadline, credential, scope.signal);
+      response = await this.#send(request, url, deadline, credential, scope.signal);
       outcome = this.profile.interpret(response);
     }
     const held = this.#credential;
@@ -237,6 +246,34 @@ export class Session {
     );
   }
 
+  /**
+   * The request's URL, refused when it would leave its base URL's path: the URL parser turns `%2e%2e`,
+   * `.%2e`, dots around a tab or newline, and backslashes into real `..` segments, which would carry the
+   * session's credentials out of a gateway prefix. Checked on the URL as it will be sent, not on the input.
+   */
+  #url(request: UpstreamRequest): string {
+    const base = new URL(request.base ?? this.baseUrl);
+    const basePath = base.pathname.replace(/\/+$/, "");
+    let url: URL;
+    try {
+      url = new URL(`${base.origin}${basePath}${request.path}`);
+    } catch {
+      throw new ToolInputError(
+        `${this.api} ${request.method} ${JSON.stringify(request.path)}: not a valid path; nothing was sent.`,
+      );
+    }
+    if (
+      url.origin !== base.origin ||
+      (url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`))
+    ) {
+      throw new ToolInputError(
+        `${this.api} ${request.method} ${JSON.stringify(request.path)}: the path leads to ${url.pathname}, outside ` +
+          `the API's base path ${basePath || "/"}; nothing was sent. Give a path below the service URL, without '..'.`,
+      );
+    }
+    return url.href;
+  }
+
   #where(request: UpstreamRequest): { service: string; method: string; path: string } {
     return { service: this.api, method: request.method, path: request.path };
   }
@@ -285,7 +322,8 @@ export class Session {
     this.#options.logger.debug(`${this.api}: logging in (${this.strategy.method})`);
     const context: LoginContext = {
       // A login is shared by every waiting caller, so no single caller's signal may cancel it.
-      send: (request) => this.#send(request, this.#now() + this.#options.timeoutMs, undefined, undefined),
+      send: (request) =>
+        this.#send(request, this.#url(request), this.#now() + this.#options.timeoutMs, undefined, undefined),
       fail: (request, response, hint) => {
         const outcome = this.profile.interpret(response);
         const message = outcome.ok ? `unexpected answer ${JSON.stringify(response.body)}` : outcome.message;
@@ -314,6 +352,7 @@ export class Session {
   /** One HTTP exchange, with retries for transient failures inside the deadline. */
   async #send(
     request: UpstreamRequest,
+    url: string,
     deadline: number,
     credential: Credential | undefined,
     callSignal: AbortSignal | undefined,
@@ -375,7 +414,7 @@ export class Session {
     let response: Response;
     try {
       const http = await this.#client();
-      response = await http(`${request.base ?? this.baseUrl}${request.path}`, options);
+      response = await http(url, options);
     } catch (error) {
       if (isHttpError(error)) {
         response = error.response;

@@ -36,6 +36,8 @@ interface Fault {
   afterActing?: boolean;
   /** Handle the request, then close the connection without an answer (a network error after acting). */
   drop?: boolean;
+  /** Epoch ms when a time-bound fault (an outage) ends. */
+  until?: number;
   /** Wait this long, then answer normally (a slow upstream). */
   delayMs?: number;
   retryAfter?: string;
@@ -98,6 +100,13 @@ export abstract class Emulator {
     if (options.retryAfterSeconds !== undefined) fault.retryAfter = String(options.retryAfterSeconds);
     if (options.methods) fault.methods = options.methods.map((m) => m.toUpperCase());
     if (options.afterActing) fault.afterActing = true;
+    this.#faults.push(fault);
+  }
+
+  /** Answers every request with `status` (and the platform's error body) for the next `ms`: an outage. */
+  failFor(ms: number, status: number, options: { methods?: string[] } = {}): void {
+    const fault: Fault = { remaining: Number.POSITIVE_INFINITY, status, until: Date.now() + ms };
+    if (options.methods) fault.methods = options.methods.map((m) => m.toUpperCase());
     this.#faults.push(fault);
   }
 
@@ -187,7 +196,10 @@ export abstract class Emulator {
 
     let response: EmulatorResponse;
     const fault = this.#faults.find(
-      (f) => f.remaining > 0 && (!f.methods || f.methods.includes(recorded.method)),
+      (f) =>
+        f.remaining > 0 &&
+        (f.until === undefined || Date.now() < f.until) &&
+        (!f.methods || f.methods.includes(recorded.method)),
     );
     if (fault) {
       fault.remaining -= 1;

@@ -8,6 +8,7 @@ import {
   type ListArgs,
   type ListPage,
   MUTATING,
+  pathSegment,
   READ_ONLY,
   type ToolContext,
 } from "./define.js";
@@ -126,10 +127,7 @@ const updateSettingTool = defineTool({
   title: "Change a DCImanager setting",
   description: "Sets one platform setting to a value.",
   input: {
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _ . - only")
-      .describe("Setting name, e.g. operation_change_boot_order"),
+    name: pathSegment("Setting name, e.g. operation_change_boot_order"),
     value: z.string().describe('New value as a string, e.g. "true"'),
   },
   output: { ok: z.boolean(), name: z.string(), value: z.string(), summary: z.string() },

@@ -173,6 +173,26 @@ export const LIST_OUTPUT = {
   total: z.number().int().optional(),
 } satisfies z.ZodRawShape;
 
+/**
+ * Whether a value can stand as one path segment: not empty, not `.` or `..`, no `/`, `\`, `%` or control
+ * character (the URL parser would make another path of them).
+ */
+export function isPathSegment(value: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses.
+  return value !== "" && value !== "." && value !== ".." && !/[/\\%\u0000-\u001f\u007f]/.test(value);
+}
+
+/** A parameter that becomes one path segment (an id, a setting name). Checked with refine: no schema bytes. */
+export function pathSegment(description: string) {
+  return z
+    .string()
+    .refine(
+      isPathSegment,
+      "must be one path segment: not empty, not . or .., without /, \\, % or control characters",
+    )
+    .describe(description);
+}
+
 export const CONFIRMATION_TOKEN = z
   .string()
   .optional()
