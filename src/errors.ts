@@ -36,17 +36,26 @@ export class UpstreamError extends Error {
   }
 }
 
+/**
+ * An upstream body as text for an error message: whole (collapsed whitespace), never cut here. The one
+ * place that shortens messages, `describeError`, scrubs secrets first, so a cut cannot split one.
+ */
+export function describeBody(body: unknown, empty = "empty answer"): string {
+  if (body === undefined || body === null) return empty;
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return text.replace(/\s+/g, " ").trim() || empty;
+}
+
 /** A 2xx answer whose body is not what the API documents (an HTML page from a proxy, a truncated body). */
 export function unexpectedAnswer(
   where: { service: string; method: string; path: string },
   expected: string,
   body: unknown,
 ): UpstreamError {
-  const shown = typeof body === "string" ? body : JSON.stringify(body);
   return new UpstreamError({
     ...where,
     status: 200,
-    message: `expected ${expected}, got ${(shown ?? "nothing").slice(0, 120)}`,
+    message: `expected ${expected}, got ${describeBody(body, "nothing")}`,
     hint: "Check that the service URL points at the appliance itself, not at a proxy or login page.",
   });
 }
@@ -71,8 +80,20 @@ export class ToolInputError extends Error {
   override name = "ToolInputError";
 }
 
-/** Text for the model: what failed, the upstream's own words, and what to do next. Never a stack. */
-export function describeError(error: unknown): string {
+/** How much of an upstream's message and of a path an error quotes: enough to act on, never a flood. */
+const MESSAGE_LIMIT = 500;
+const PATH_LIMIT = 200;
+
+/** Shortens text to `limit` characters, saying so. */
+export function clip(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
+}
+
+/**
+ * Text for the model: what failed, the upstream's own words, and what to do next. Never a stack. The
+ * upstream's message is scrubbed of secrets before it is shortened, so no cut leaves part of one.
+ */
+export function describeError(error: unknown, scrub: (text: string) => string): string {
   if (error instanceof UpstreamError) {
     const d = error.details;
     const answer =
@@ -82,14 +103,16 @@ export function describeError(error: unknown): string {
     const retried = d.retries ? ` after ${d.retries} ${d.retries === 1 ? "retry" : "retries"}` : "";
     const lead = error instanceof LoginError ? `${d.service} login failed: ` : `${d.service} `;
     const hint = d.hint ? ` ${d.hint}` : "";
-    return `${lead}${d.method} ${d.path} -> ${answer}${retried}: ${d.message}.${hint}`.replace(
+    const path = clip(scrub(d.path), PATH_LIMIT);
+    const message = clip(scrub(d.message), MESSAGE_LIMIT);
+    return scrub(`${lead}${d.method} ${path} -> ${answer}${retried}: ${message}.${hint}`).replace(
       /\.\.(\s|$)/g,
       ".$1",
     );
   }
   if (error instanceof ReadOnlyError || error instanceof CancelledError || error instanceof ToolInputError) {
-    return error.message;
+    return clip(scrub(error.message), MESSAGE_LIMIT * 2);
   }
   const message = error instanceof Error ? error.message : String(error);
-  return `Internal error: ${message}. The server is still running; try again, and report this if it repeats.`;
+  return `Internal error: ${clip(scrub(message), MESSAGE_LIMIT)}. The server is still running; try again, and report this if it repeats.`;
 }

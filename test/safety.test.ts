@@ -254,6 +254,101 @@ describe("secrets never reach a result, an error or a log", () => {
     expect(received.join("\n")).not.toContain(CANARY);
   });
 
+  it("scrubs a password that an upstream echoes in a login error, JSON-escaped", async () => {
+    const password = 'pa"ss\\word-with-quote';
+    harness = await startHarness({
+      env: {
+        NETPROFILER_ACCESS_CODE: "",
+        NETPROFILER_USERNAME: "admin",
+        NETPROFILER_PASSWORD: password,
+      },
+    });
+    // An appliance (or a proxy) that quotes the request in its answer.
+    harness.netprofiler.garbleNext(1, {
+      body: JSON.stringify({ echo: { username: "admin", password } }),
+      contentType: "application/json",
+    });
+    const result = await harness.call("netprofiler_get_aws_status");
+    expect(result.isError).toBe(true);
+    const everything = [textOf(result), ...harness.logs].join("\n");
+    expect(everything).toContain("login failed");
+    expect(everything).not.toContain(JSON.stringify(password).slice(1, -1));
+    expect(everything).not.toContain(password);
+  });
+
+  it("scrubs the access code when an upstream echoes it URL-encoded", async () => {
+    const code = "code+with/slash=and spaces";
+    harness = await startHarness({ env: { NETPROFILER_ACCESS_CODE: code } });
+    harness.netprofiler.garbleNext(1, {
+      status: 400,
+      body: `bad request: grant_type=access_code&assertion=eyJhbGciOiJub25lIn0.${encodeURIComponent(code)}.&x=${new URLSearchParams({ c: code }).toString()}`,
+      contentType: "text/plain",
+    });
+    const result = await harness.call("netprofiler_get_aws_status");
+    expect(result.isError).toBe(true);
+    const everything = [textOf(result), ...harness.logs].join("\n");
+    expect(everything).toContain("assertion=eyJhbGciOiJub25lIn0.");
+    expect(everything).not.toContain(encodeURIComponent(code));
+    expect(everything).not.toContain(new URLSearchParams({ c: code }).toString().slice(2));
+  });
+
+  it("scrubs a secret at the end of a long error body before the body is shortened", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_SECRET_CANARY: CANARY } });
+    await harness.call("netprofiler_get_aws_status");
+    for (const filler of [280, 290, 295, 298]) {
+      harness.netprofiler.garbleNext(1, {
+        status: 500,
+        body: `${"x".repeat(filler)} ${CANARY}`,
+        contentType: "text/plain",
+      });
+      const result = await harness.call("netprofiler_get_aws_status");
+      expect(result.isError).toBe(true);
+      expect(textOf(result), String(filler)).not.toContain(CANARY.slice(0, 8));
+    }
+  });
+
+  it("scrubs a live token used as an object key", async () => {
+    harness = await startHarness();
+    await harness.call("netprofiler_get_aws_status");
+    const token = harness.netprofiler.issuedTokens()[0]!;
+    harness.netprofiler.garbleNext(1, {
+      body: JSON.stringify({ sessions: { [token]: { user: "admin" } } }),
+      contentType: "application/json",
+      methods: ["GET"],
+    });
+    const result = await harness.call("infra_api_get", { service: "netprofiler", path: `${AWS}/status` });
+    expect(result.isError).toBeFalsy();
+    expect(JSON.stringify(result)).not.toContain(token);
+    expect(result.structuredContent).toEqual({ data: { sessions: { [REDACTED]: { user: "admin" } } } });
+  });
+
+  it("masks string fields whose names hold a secret, keeping booleans and the tool's own reveals", () => {
+    const redactor = new Redactor();
+    const names = [
+      "ipmi_password",
+      "root_password",
+      "passwd",
+      "api_key",
+      "client_secret",
+      "private_key",
+      "auth_token",
+      "credentials",
+      "Password",
+      "x-api-key",
+    ];
+    const masked = redactor.value(
+      Object.fromEntries(names.map((name) => [name, `value-of-${name}`])),
+    ) as Record<string, unknown>;
+    for (const name of names) expect(masked[name], name).toBe(REDACTED);
+    expect(redactor.value({ has_valid_callback_token: true, token_ttl: 60 })).toEqual({
+      has_valid_callback_token: true,
+      token_ttl: 60,
+    });
+    expect(redactor.value({ root_password: "s3cret" }, new Set(["root_password"]))).toEqual({
+      root_password: "s3cret",
+    });
+  });
+
   it("masks secret fields in upstream data, except where the tool reveals them", () => {
     const redactor = new Redactor(["configured-password-1"]);
     const value = redactor.value({

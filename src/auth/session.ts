@@ -2,6 +2,7 @@ import type { KyInstance, Options as KyOptions } from "ky";
 import type { TlsConfig } from "../config.js";
 import {
   CancelledError,
+  describeBody,
   describeError,
   LoginError,
   ReadOnlyError,
@@ -279,7 +280,7 @@ export class Session {
   }
 
   #recordError<E extends UpstreamError>(error: E): E {
-    this.#lastError = this.#options.redactor.scrub(describeError(error));
+    this.#lastError = describeError(error, (text) => this.#options.redactor.scrub(text));
     return error;
   }
 
@@ -326,7 +327,7 @@ export class Session {
         this.#send(request, this.#url(request), this.#now() + this.#options.timeoutMs, undefined, undefined),
       fail: (request, response, hint) => {
         const outcome = this.profile.interpret(response);
-        const message = outcome.ok ? `unexpected answer ${JSON.stringify(response.body)}` : outcome.message;
+        const message = outcome.ok ? `unexpected answer ${describeBody(response.body)}` : outcome.message;
         return new LoginError({
           ...this.#where(request),
           status: response.status,

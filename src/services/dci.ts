@@ -1,6 +1,7 @@
 import { createDciAuth, DCI_AUTH_BASE, DCI_BASE, type DciAuth } from "../auth/dci.js";
 import type { Outcome, RawResponse, ServiceProfile } from "../auth/types.js";
 import type { ConfigReader } from "../config.js";
+import { describeBody } from "../errors.js";
 import { dciTools } from "../tools/dci.js";
 import type { Operation } from "./catalogue.js";
 import { definePlatform } from "./platform.js";
@@ -20,12 +21,6 @@ export function parseDciError(body: unknown): { code?: number | string; message:
   };
   if (typeof code === "number" || typeof code === "string") parsed.code = code;
   return parsed;
-}
-
-function describeBody(body: unknown): string {
-  if (body === undefined) return "empty error body";
-  if (typeof body === "string") return body.trim().slice(0, 300) || "empty error body";
-  return JSON.stringify(body).slice(0, 300);
 }
 
 /** The documented operations (upstreams.md section 2; tags there say which are only inferred). */
@@ -103,7 +98,7 @@ export const dciProfile: ServiceProfile = {
       ok: false,
       authExpired: status === 401 || Number(code) === DCI_UNAUTHORIZED,
       code,
-      message: error?.message ?? describeBody(body),
+      message: error?.message ?? describeBody(body, "empty error body"),
     };
   },
   hint(status, code, request) {

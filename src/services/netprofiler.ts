@@ -1,6 +1,7 @@
 import { createNetprofilerAuth, NETPROFILER_AWS_BASE, type NetprofilerAuth } from "../auth/netprofiler.js";
 import type { Outcome, RawResponse, ServiceProfile } from "../auth/types.js";
 import type { ConfigReader } from "../config.js";
+import { describeBody } from "../errors.js";
 import { netprofilerTools } from "../tools/netprofiler.js";
 import type { Operation } from "./catalogue.js";
 import { definePlatform } from "./platform.js";
@@ -26,9 +27,9 @@ export function parseNetprofilerError(body: unknown): { code?: string; message: 
   if (typeof body === "string") {
     const xml = /<error\b[^>]*error_id="([^"]*)"[^>]*error_text="([^"]*)"/.exec(body);
     if (xml) return { code: xml[1], message: xml[2] ?? "" };
-    return { message: body.trim().slice(0, 300) || "empty error body" };
+    return { message: describeBody(body, "empty error body") };
   }
-  return { message: body === undefined ? "empty error body" : JSON.stringify(body).slice(0, 300) };
+  return { message: describeBody(body, "empty error body") };
 }
 
 export const netprofilerProfile: ServiceProfile = {

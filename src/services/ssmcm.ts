@@ -1,6 +1,7 @@
 import { createSsmcmKeyAuth, SSMCM_API_BASE } from "../auth/ssmcm.js";
 import type { Outcome, RawResponse, ServiceProfile, UpstreamRequest } from "../auth/types.js";
 import type { ConfigReader } from "../config.js";
+import { describeBody } from "../errors.js";
 import { ssmcmTools } from "../tools/ssmcm.js";
 import { type Operation, operationsFromOpenApi } from "./catalogue.js";
 import { definePlatform } from "./platform.js";
@@ -22,12 +23,6 @@ function isEnvelope(body: unknown): body is Envelope {
   );
 }
 
-function describeBody(body: unknown, status: number): string {
-  if (body === undefined) return `empty answer with HTTP ${status}`;
-  const text = typeof body === "string" ? body : JSON.stringify(body);
-  return text.replace(/\s+/g, " ").trim().slice(0, 300) || `empty answer with HTTP ${status}`;
-}
-
 /**
  * Reads the `{code, message, data}` envelope whatever the HTTP status: the vendor's sample checks `code`
  * and never the status, so errors can arrive inside HTTP 200. What the envelope carries besides code and
@@ -36,7 +31,11 @@ function describeBody(body: unknown, status: number): string {
 export function interpretSsmcm({ status, body }: RawResponse): Outcome {
   if (!isEnvelope(body)) {
     // Not SSMCM's own answer: a web server's 404 page, a proxy's login page, an expired-token 401.
-    return { ok: false, authExpired: status === 401, message: describeBody(body, status) };
+    return {
+      ok: false,
+      authExpired: status === 401,
+      message: describeBody(body, `empty answer with HTTP ${status}`),
+    };
   }
   const code = Number(body.code);
   if (code === 200 && status >= 200 && status < 300) {
@@ -44,7 +43,9 @@ export function interpretSsmcm({ status, body }: RawResponse): Outcome {
     return { ok: true, data: Object.keys(extra).length === 0 ? (data ?? null) : { data, ...extra } };
   }
   const message =
-    typeof body.message === "string" && body.message !== "" ? body.message : describeBody(body, status);
+    typeof body.message === "string" && body.message !== ""
+      ? body.message
+      : describeBody(body, `empty answer with HTTP ${status}`);
   // An expired token shows as HTTP 401 or as body code 401 on HTTP 200 (TOOLS.md section 5): both mean
   // "log in again".
   return { ok: false, authExpired: status === 401 || code === 401, code: body.code, message };

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DCI_AUTH_BASE, DCI_BASE } from "../auth/dci.js";
-import { UpstreamError, unexpectedAnswer } from "../errors.js";
+import { describeBody, UpstreamError, unexpectedAnswer } from "../errors.js";
 import {
   type AnyTool,
   DESTRUCTIVE,
@@ -195,7 +195,7 @@ const createLoginKeyTool = defineTool({
         method: "POST",
         path: `${DCI_AUTH_BASE}/user/${emailSegment(email)}/key`,
         status: 200,
-        message: `answered without a key: ${JSON.stringify(body).slice(0, 200)}`,
+        message: `answered without a key: ${describeBody(body)}`,
         hint: "Create the key in DCImanager's UI instead, and report this answer.",
       });
     }

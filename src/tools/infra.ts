@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Session } from "../auth/session.js";
 import type { HttpMethod, UpstreamRequest } from "../auth/types.js";
-import { describeError, ToolInputError } from "../errors.js";
+import { clip, describeError, ToolInputError } from "../errors.js";
 import { filterOperations } from "../services/catalogue.js";
 import { enablingVariables, PLATFORMS } from "../services/index.js";
 import { type AnyTool, type CallContext, DESTRUCTIVE, defineInfraTool, READ_ONLY } from "./define.js";
@@ -76,7 +76,7 @@ const statusTool = defineInfraTool({
             entry.check = {
               ok: false,
               latency_ms: Math.round(performance.now() - started),
-              error: describeError(error),
+              error: describeError(error, (text) => ctx.redactor.scrub(text)),
             };
           }
         }
@@ -150,8 +150,8 @@ const apiCallTool = defineInfraTool({
   inputFor: (apis) => ({ service: serviceParameter(apis), ...callParameters }),
   output: { data: z.unknown() },
   annotations: { ...DESTRUCTIVE, idempotent: false },
-  preview: ({ service, method, path, body }) =>
-    `${service} ${method} ${path}${body === undefined ? "" : ` with body ${JSON.stringify(body).slice(0, 500)}`}`,
+  preview: ({ service, method, path, body }, { redactor }) =>
+    `${service} ${method} ${clip(path, 200)}${body === undefined ? "" : ` with body ${clip(redactor.scrub(JSON.stringify(body)), 500)}`}`,
   async handler({ service, method, path, query, body }, ctx) {
     const session = sessionFor(service, ctx);
     const data = await session.request({ method: method as HttpMethod, path, query, json: body }, ctx.scope);

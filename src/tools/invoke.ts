@@ -78,7 +78,7 @@ export async function invokeTool(
     deps.logger.debug(`${definition.name} ok in ${Math.round(performance.now() - started)} ms`);
     return shapeResult(tool, args, data, deps);
   } catch (error) {
-    const text = describeError(error);
+    const text = describeError(error, (part) => deps.redactor.scrub(part));
     deps.logger.info(`${definition.name} failed: ${text}`);
     return errorResult(deps.redactor, text);
   }
