@@ -34,6 +34,8 @@ export interface Config {
   /** Budget for one upstream call, retries included. */
   timeoutMs: number;
   maxOutputChars: number;
+  /** Largest upstream body read; past it the request is aborted (INFRA_MCP_MAX_RESPONSE_BYTES). */
+  maxResponseBytes: number;
   logLevel: LogLevel;
   httpToken?: string;
   /** `INFRA_MCP_SECRET_<NAME>` values by NAME: the only variables `secret_key_ref` can read. */
@@ -66,6 +68,9 @@ export function formatProblems(problems: ConfigProblem[]): string {
   lines.push("Set these in the environment, in .env, or in the MCP client's server config, then restart.");
   return lines.join("\n");
 }
+
+/** 4 MiB: far more than any list page a model can use, far less than what would strain the process. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export interface ConfigFlags {
   toolsets?: string;
@@ -245,6 +250,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}, options: LoadOptio
     confirm: r.oneOf("INFRA_MCP_CONFIRM", ["destructive", "mutating", "off"] as const, "destructive"),
     timeoutMs: r.int("INFRA_MCP_TIMEOUT_MS", 30_000, 100, "30000"),
     maxOutputChars: r.int("INFRA_MCP_MAX_OUTPUT_CHARS", 20_000, 500, "20000"),
+    maxResponseBytes: r.int("INFRA_MCP_MAX_RESPONSE_BYTES", DEFAULT_MAX_RESPONSE_BYTES, 1024, "4194304"),
     logLevel: r.oneOf("INFRA_MCP_LOG_LEVEL", ["error", "warn", "info", "debug"] as const, "warn"),
     secrets,
     platforms: enabled,

@@ -146,3 +146,32 @@ describe.concurrent("the base path, for every platform", () => {
     });
   }
 });
+
+describe.concurrent("the size of an answer, for every platform", () => {
+  for (const platform of PLATFORMS) {
+    it(`${platform.name}: an answer over INFRA_MCP_MAX_RESPONSE_BYTES is cut off with advice, and the server goes on`, async () => {
+      const harness = await startHarness({ env: { INFRA_MCP_MAX_RESPONSE_BYTES: "100000" } });
+      harnesses.push(harness);
+      const emulator = (harness as unknown as Record<string, Emulator>)[platform.name]!;
+      await harness.call("infra_status", { check: true });
+      for (const api of platform.apiIds) {
+        emulator.garbleNext(1, { body: `[${'"x",'.repeat(250_000)}"x"]`, contentType: "application/json" });
+        const status = await harness.call("infra_status", { check: true });
+        const check = (
+          status.structuredContent as {
+            services: { service: string; check: { ok: boolean; error?: string } }[];
+          }
+        ).services.find((s) => s.service === api)?.check;
+        expect(check?.ok, api).toBe(false);
+        expect(check?.error, api).toContain("larger than INFRA_MCP_MAX_RESPONSE_BYTES (100000 bytes)");
+        expect(check?.error, api).toMatch(/limit|fields|filter/);
+      }
+      const after = await harness.call("infra_status", { check: true });
+      const services = (
+        after.structuredContent as { services: { service: string; check: { ok: boolean } }[] }
+      ).services;
+      for (const api of platform.apiIds)
+        expect(services.find((s) => s.service === api)?.check.ok, api).toBe(true);
+    });
+  }
+});

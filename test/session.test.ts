@@ -37,6 +37,7 @@ function session(overrides: Partial<SessionOptions> = {}): Session {
     strategy: basic(),
     tls: { insecure: false },
     timeoutMs: 5_000,
+    maxResponseBytes: 4 * 1024 * 1024,
     readOnly: false,
     redactor,
     logger: createLogger("debug", redactor, [], (line) => logs.push(line)),
@@ -179,6 +180,34 @@ describe("Session transport", () => {
       expect(error.details.hint).toContain("INFRA_MCP_TIMEOUT_MS");
     } finally {
       silent.close();
+    }
+  });
+
+  it("stops reading an endless answer at the size limit, while it streams", async () => {
+    const { createServer: createHttpServer } = await import("node:http");
+    let closed = false;
+    const endless = createHttpServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const timer = setInterval(() => res.write(chunk), 1);
+      res.on("close", () => {
+        closed = true;
+        clearInterval(timer);
+      });
+    });
+    await new Promise<void>((resolve) => endless.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (endless.address() as AddressInfo).port;
+      const s = session({ baseUrl: `http://127.0.0.1:${port}`, maxResponseBytes: 1024 * 1024 });
+      const error = (await s
+        .request({ method: "GET", path: STATUS })
+        .catch((e: unknown) => e)) as UpstreamError;
+      expect(error).toBeInstanceOf(UpstreamError);
+      expect(error.message).toContain("larger than INFRA_MCP_MAX_RESPONSE_BYTES (1048576 bytes)");
+      await expect.poll(() => closed).toBe(true);
+    } finally {
+      endless.closeAllConnections();
+      endless.close();
     }
   });
 

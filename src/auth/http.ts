@@ -14,7 +14,7 @@ const NULL_BODY = new Set([101, 204, 205, 304]);
  * fetch: less CPU per call and far less garbage under load. TLS options map onto the https agent, so a
  * self-signed appliance needs no second HTTP stack.
  */
-export function createHttpFetch(tls: TlsConfig): Fetch {
+export function createHttpFetch(tls: TlsConfig, maxResponseBytes: number): Fetch {
   const httpAgent = new HttpAgent({ keepAlive: true });
   const httpsAgent = new HttpsAgent({
     keepAlive: true,
@@ -33,7 +33,7 @@ export function createHttpFetch(tls: TlsConfig): Fetch {
         url,
         { method: input.method, headers, agent: secure ? httpsAgent : httpAgent, signal: input.signal },
         (response) => {
-          collect(response).then((bytes) => {
+          collect(response, maxResponseBytes).then((bytes) => {
             const status = response.statusCode ?? 502;
             resolve(
               new Response(NULL_BODY.has(status) ? null : bytes, {
@@ -54,10 +54,37 @@ export function createHttpFetch(tls: TlsConfig): Fetch {
   };
 }
 
-function collect(response: IncomingMessage): Promise<Buffer> {
+/** An upstream body larger than INFRA_MCP_MAX_RESPONSE_BYTES: the read was stopped there. */
+export class ResponseTooLargeError extends Error {
+  override name = "ResponseTooLargeError";
+  constructor(readonly limit: number) {
+    super(`the answer was larger than INFRA_MCP_MAX_RESPONSE_BYTES (${limit} bytes); reading stopped there`);
+  }
+}
+
+/**
+ * Reads the body, counting while it streams: past `limit` bytes (or when Content-Length announces more)
+ * the connection is dropped, so a runaway upstream costs at most `limit` bytes of memory.
+ */
+function collect(response: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const announced = Number(response.headers["content-length"]);
+    if (Number.isFinite(announced) && announced > limit) {
+      response.destroy();
+      reject(new ResponseTooLargeError(limit));
+      return;
+    }
     const chunks: Buffer[] = [];
-    response.on("data", (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    response.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        response.destroy();
+        reject(new ResponseTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
     response.on("end", () => resolve(Buffer.concat(chunks)));
     response.on("error", reject);
   });

@@ -17,6 +17,7 @@ import {
   isHttpError,
   isTlsFailure,
   parseRetryAfter,
+  ResponseTooLargeError,
   readBody,
 } from "./http.js";
 import type {
@@ -36,6 +37,8 @@ export interface SessionOptions {
   strategy: AuthStrategy;
   tls: TlsConfig;
   timeoutMs: number;
+  /** Largest body read from the upstream (INFRA_MCP_MAX_RESPONSE_BYTES). */
+  maxResponseBytes: number;
   readOnly: boolean;
   redactor: Redactor;
   logger: Logger;
@@ -115,7 +118,7 @@ export class Session {
     if (this.#http) return this.#http;
     const { default: ky } = await loadKy();
     this.#http ??= ky.create({
-      fetch: createHttpFetch(this.#options.tls) as typeof fetch,
+      fetch: createHttpFetch(this.#options.tls, this.#options.maxResponseBytes) as typeof fetch,
       throwHttpErrors: true,
       // The whole call, retries included, is bounded by our own deadline signal instead.
       timeout: false,
@@ -380,8 +383,8 @@ export class Session {
         jitter: (delay) => delay / 2 + Math.random() * (delay / 2),
         backoffLimit: RETRY_BACKOFF_CAP_MS,
         shouldRetry: ({ error, retryCount }) => {
-          // A certificate problem will not heal by itself.
-          if (isTlsFailure(error)) return false;
+          // A certificate problem will not heal by itself, nor will an answer grow smaller.
+          if (isTlsFailure(error) || error instanceof ResponseTooLargeError) return false;
           if (!isHttpError(error)) {
             // A write whose connection failed may have been carried out: its outcome is unknown.
             return read ? undefined : false;
@@ -419,6 +422,16 @@ export class Session {
     } catch (error) {
       if (isHttpError(error)) {
         response = error.response;
+      } else if (error instanceof ResponseTooLargeError) {
+        throw this.#recordError(
+          new UpstreamError({
+            ...this.#where(request),
+            status: undefined,
+            retries,
+            message: error.message,
+            hint: "Ask for less: a smaller limit, fields=[...], or a filter; or raise INFRA_MCP_MAX_RESPONSE_BYTES if this answer is expected to be large.",
+          }),
+        );
       } else if (callSignal?.aborted) {
         throw new CancelledError(`Cancelled: ${this.api} ${request.method} ${request.path} was abandoned.`);
       } else if (timeoutSignal.aborted) {

@@ -46,6 +46,7 @@ export function createSessions(config: Config, redactor: Redactor, logger: Logge
         strategy,
         tls: config.platforms.get(platform.name)?.tls ?? { insecure: false },
         timeoutMs: config.timeoutMs,
+        maxResponseBytes: config.maxResponseBytes,
         readOnly: config.readOnly,
         redactor,
         logger,
