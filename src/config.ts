@@ -38,6 +38,8 @@ export interface Config {
   maxResponseBytes: number;
   logLevel: LogLevel;
   httpToken?: string;
+  /** Signs confirmation tokens (INFRA_MCP_CONFIRM_KEY), so replicas sharing it verify each other's. */
+  confirmKey?: string;
   /** `INFRA_MCP_SECRET_<NAME>` values by NAME: the only variables `secret_key_ref` can read. */
   secrets: ReadonlyMap<string, string>;
   /** The enabled platforms' settings, by toolset name. */
@@ -258,6 +260,16 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}, options: LoadOptio
   };
   const httpToken = r.get("INFRA_MCP_HTTP_TOKEN");
   if (httpToken !== undefined) config.httpToken = httpToken;
+  const confirmKey = r.get("INFRA_MCP_CONFIRM_KEY");
+  if (confirmKey !== undefined && confirmKey.length < 32) {
+    r.problem(
+      "INFRA_MCP_CONFIRM_KEY",
+      `too short (${confirmKey.length} characters): a signing key needs at least 32`,
+      "INFRA_MCP_CONFIRM_KEY=$(openssl rand -hex 32)",
+    );
+  } else if (confirmKey !== undefined) {
+    config.confirmKey = confirmKey;
+  }
 
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
@@ -267,5 +279,6 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}, options: LoadOptio
 export function configSecrets(config: Config): string[] {
   const values: string[] = [...config.secrets.values(), ...config.credentials];
   if (config.httpToken) values.push(config.httpToken);
+  if (config.confirmKey) values.push(config.confirmKey);
   return values;
 }

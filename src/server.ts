@@ -44,7 +44,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     redactor,
     logger,
     sessions,
-    confirmations: new ConfirmationStore(),
+    confirmations: new ConfirmationStore(config.confirmKey !== undefined ? { key: config.confirmKey } : {}),
     tools: prepareTools(config),
     logSinks,
   };

@@ -25,7 +25,11 @@ describe("confirmation without elicitation: one-time tokens bound to the argumen
     const structured = result.structuredContent as Record<string, unknown>;
     expect(structured).toMatchObject({ confirmation_required: true, expires_in_seconds: 300 });
     expect(structured.preview).toContain("delete AWS account(s) staging");
-    expect(structured.confirmation_token).toMatch(/^[\w-]{22}$/);
+    // The first text block is the structured result itself; the instruction to the model follows apart.
+    const [json, instruction] = result.content as { type: string; text: string }[];
+    expect(JSON.parse(json!.text)).toEqual(structured);
+    expect(instruction?.text).toContain("call netprofiler_delete_aws_accounts again with the same arguments");
+    expect(structured.confirmation_token).toMatch(/^[\w.-]{40,}$/);
     expect(mutatingRequests(harness)).toHaveLength(0);
     expect(harness.netprofiler.accountIds()).toContain("staging");
   });
@@ -42,11 +46,11 @@ describe("confirmation without elicitation: one-time tokens bound to the argumen
       confirmation_token: token,
     });
     expect(again.isError).toBe(true);
-    expect(textOf(again)).toContain("unknown or was already used");
+    expect(textOf(again)).toContain("was already used");
     expect(mutatingRequests(harness)).toHaveLength(1);
   });
 
-  it("refuses a token used with other arguments, and spends it", async () => {
+  it("refuses a token used with other arguments, saying so, and keeps it valid for the original call", async () => {
     harness = await startHarness();
     const first = await harness.call("netprofiler_delete_aws_accounts", { acc_ids: ["staging"] });
     const token = (first.structuredContent as { confirmation_token: string }).confirmation_token;
@@ -56,13 +60,14 @@ describe("confirmation without elicitation: one-time tokens bound to the argumen
     });
     expect(other.isError).toBe(true);
     expect(textOf(other)).toContain("issued for netprofiler_delete_aws_accounts with other arguments");
+    expect(mutatingRequests(harness)).toHaveLength(0);
     const original = await harness.call("netprofiler_delete_aws_accounts", {
       acc_ids: ["staging"],
       confirmation_token: token,
     });
-    expect(original.isError).toBe(true);
-    expect(mutatingRequests(harness)).toHaveLength(0);
-    expect(harness.netprofiler.accountIds()).toEqual(["prod-eu", "prod-us", "staging"]);
+    expect(original.isError).toBeFalsy();
+    expect(mutatingRequests(harness)).toHaveLength(1);
+    expect(harness.netprofiler.accountIds()).toEqual(["prod-eu", "prod-us"]);
   });
 
   it("refuses a token from another tool", async () => {
@@ -71,6 +76,9 @@ describe("confirmation without elicitation: one-time tokens bound to the argumen
     const token = (first.structuredContent as { confirmation_token: string }).confirmation_token;
     const misuse = await harness.call("netprofiler_sync_aws_accounts", { confirmation_token: token });
     expect(misuse.isError).toBe(true);
+    expect(textOf(misuse)).toContain(
+      "issued for netprofiler_set_aws_sync, not netprofiler_sync_aws_accounts",
+    );
     expect(mutatingRequests(harness)).toHaveLength(0);
   });
 
@@ -86,14 +94,44 @@ describe("confirmation without elicitation: one-time tokens bound to the argumen
       confirmation_token: token,
     });
     expect(late.isError).toBe(true);
-    expect(textOf(late)).toContain("expired");
+    expect(textOf(late)).toContain("has expired");
     expect(mutatingRequests(harness)).toHaveLength(0);
   });
 
-  it("binds tokens to canonical arguments (key order does not matter)", () => {
-    const store = new ConfirmationStore(() => 0);
+  it("binds tokens to canonical arguments (key order does not matter)", async () => {
+    const store = new ConfirmationStore({ now: () => 0 });
     const { token } = store.issue("t", { a: 1, b: { c: 2, d: 3 } });
-    expect(store.redeem(token, "t", { b: { d: 3, c: 2 }, a: 1 })).toEqual({ ok: true });
+    expect(await store.redeem(token, "t", { b: { d: 3, c: 2 }, a: 1 })).toEqual({ ok: true });
+  });
+
+  it("refuses a token it did not issue, or one altered, saying so", async () => {
+    const store = new ConfirmationStore();
+    const { token } = store.issue("t", { a: 1 });
+    const forged = `${token.slice(0, -2)}${token.endsWith("AA") ? "BB" : "AA"}`;
+    for (const bad of [forged, "made-up-token", ""]) {
+      const redemption = await store.redeem(bad, "t", { a: 1 });
+      expect(redemption.ok, bad).toBe(false);
+      expect((redemption as { reason: string }).reason, bad).toContain("was not issued by this server");
+    }
+  });
+
+  it("holds nothing for a call that is never confirmed, whatever its arguments weigh", () => {
+    const store = new ConfirmationStore();
+    const heavy = { body: "x".repeat(1024 * 1024) };
+    for (let i = 0; i < 300; i += 1) store.issue("infra_api_call", { ...heavy, i });
+    expect(store.remembered()).toBe(0);
+  });
+
+  it("accepts a token another replica issued with the same key, and no other", async () => {
+    const key = "shared-confirm-key-0123456789abcdef-0123";
+    const issuer = new ConfirmationStore({ key });
+    const { token } = issuer.issue("t", { a: 1 });
+    expect(
+      await new ConfirmationStore({ key: "another-key-0123456789abcdef" }).redeem(token, "t", { a: 1 }),
+    ).toMatchObject({
+      ok: false,
+    });
+    expect(await new ConfirmationStore({ key }).redeem(token, "t", { a: 1 })).toEqual({ ok: true });
   });
 
   it("asks for confirmation of mutating tools with INFRA_MCP_CONFIRM=mutating, and none with off", async () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { ConfirmMode } from "../config.js";
 import type { Annotations } from "../tools/define.js";
 
@@ -11,58 +11,155 @@ export function needsConfirmation(annotations: Annotations, mode: ConfirmMode): 
   return annotations.destructive || mode === "mutating";
 }
 
-interface Plan {
-  tool: string;
-  /** Canonical JSON of the arguments the token was issued for. */
-  args: string;
-  expiresAt: number;
-}
-
 export type Redemption = { ok: true } | { ok: false; reason: string };
 
 /**
- * One-time tokens bound to a tool and its exact arguments, for clients without elicitation. The first
- * call gets a token and a preview; the same call plus the token acts. Nothing is sent upstream before.
+ * Where spent tokens are remembered until they expire, so that each acts once. In one process a map does;
+ * replicas share one (Redis) so that a token spent on one is refused on every other.
+ */
+export interface SpentTokens {
+  /** Marks the token's nonce spent; false when it already was. Atomic: two claims never both succeed. */
+  claim(nonce: string, expiresAt: number): Promise<boolean>;
+  /** How many spent tokens are remembered (for tests and status). */
+  size(): number;
+}
+
+/** Spent tokens in this process's memory, each forgotten once it has expired anyway. */
+export class LocalSpentTokens implements SpentTokens {
+  readonly #spent = new Map<string, number>();
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async claim(nonce: string, expiresAt: number): Promise<boolean> {
+    this.#sweep();
+    if (this.#spent.has(nonce)) return false;
+    this.#spent.set(nonce, expiresAt);
+    return true;
+  }
+
+  size(): number {
+    return this.#spent.size;
+  }
+
+  #sweep(): void {
+    const now = this.now();
+    for (const [nonce, expiresAt] of this.#spent) if (now > expiresAt) this.#spent.delete(nonce);
+  }
+}
+
+/** What a token says about itself, signed: the tool, a digest of its arguments, when it expires, a nonce. */
+interface Claims {
+  tool: string;
+  args: string;
+  expiresAt: number;
+  nonce: string;
+}
+
+export interface ConfirmationOptions {
+  /** The signing key (INFRA_MCP_CONFIRM_KEY, shared by replicas); default a random key per process. */
+  key?: string;
+  spent?: SpentTokens;
+  now?: () => number;
+}
+
+/**
+ * One-time tokens bound to a tool and its exact arguments, for clients without elicitation. The first call
+ * gets a token and a preview; the same call plus the token acts. Nothing is sent upstream before.
+ *
+ * A token carries its own claims, signed with HMAC-SHA256: nothing is stored for a call that is never
+ * confirmed (however large its arguments), and any replica holding the same key can verify it. Only spent
+ * tokens are remembered, until they expire.
  */
 export class ConfirmationStore {
-  readonly #plans = new Map<string, Plan>();
+  readonly #key: Buffer;
+  readonly #spent: SpentTokens;
   readonly #now: () => number;
 
-  constructor(now: () => number = Date.now) {
-    this.#now = now;
+  constructor(options: ConfirmationOptions = {}) {
+    this.#key = options.key !== undefined ? Buffer.from(options.key, "utf8") : randomBytes(32);
+    this.#now = options.now ?? Date.now;
+    this.#spent = options.spent ?? new LocalSpentTokens(this.#now);
   }
 
   issue(tool: string, args: Record<string, unknown>): { token: string; expiresInSeconds: number } {
-    this.#sweep();
-    const token = randomBytes(16).toString("base64url");
-    this.#plans.set(token, { tool, args: canonical(args), expiresAt: this.#now() + CONFIRMATION_TTL_MS });
-    return { token, expiresInSeconds: CONFIRMATION_TTL_MS / 1000 };
+    const claims: Claims = {
+      tool,
+      args: digest(args),
+      expiresAt: this.#now() + CONFIRMATION_TTL_MS,
+      nonce: randomBytes(12).toString("base64url"),
+    };
+    const payload = Buffer.from(JSON.stringify(claims)).toString("base64url");
+    return { token: `${payload}.${this.#sign(payload)}`, expiresInSeconds: CONFIRMATION_TTL_MS / 1000 };
   }
 
-  /** Consumes the token if it matches; a token is spent by any attempt to use it, right or wrong. */
-  redeem(token: string, tool: string, args: Record<string, unknown>): Redemption {
-    const plan = this.#plans.get(token);
-    this.#plans.delete(token);
+  /**
+   * Spends the token if it was issued for exactly this call. A refusal says which case it is, and a token
+   * presented with another tool or other arguments stays valid for the call it was issued for.
+   */
+  async redeem(token: string, tool: string, args: Record<string, unknown>): Promise<Redemption> {
     const again = "Call the tool again without confirmation_token to get a new one.";
-    if (plan === undefined) {
-      return { ok: false, reason: `The confirmation_token is unknown or was already used. ${again}` };
-    }
-    if (this.#now() > plan.expiresAt) {
-      return { ok: false, reason: `The confirmation_token has expired (tokens last 5 minutes). ${again}` };
-    }
-    if (plan.tool !== tool || plan.args !== canonical(args)) {
+    const claims = this.#verify(token);
+    if (claims === undefined) {
       return {
         ok: false,
-        reason: `The confirmation_token was issued for ${plan.tool} with other arguments; nothing was done. ${again}`,
+        reason: `The confirmation_token was not issued by this server (or was altered); nothing was done. ${again}`,
+      };
+    }
+    if (this.#now() > claims.expiresAt) {
+      return {
+        ok: false,
+        reason: `The confirmation_token has expired (tokens last 5 minutes); nothing was done. ${again}`,
+      };
+    }
+    if (claims.tool !== tool) {
+      return {
+        ok: false,
+        reason: `The confirmation_token was issued for ${claims.tool}, not ${tool}; nothing was done. It stays valid for that call.`,
+      };
+    }
+    if (claims.args !== digest(args)) {
+      return {
+        ok: false,
+        reason:
+          `The confirmation_token was issued for ${tool} with other arguments; nothing was done. Repeat the call ` +
+          "with exactly the arguments it was issued for (the token stays valid for them), or call again without it.",
+      };
+    }
+    if (!(await this.#spent.claim(claims.nonce, claims.expiresAt))) {
+      return {
+        ok: false,
+        reason: `The confirmation_token was already used; nothing was done again. ${again}`,
       };
     }
     return { ok: true };
   }
 
-  #sweep(): void {
-    const now = this.#now();
-    for (const [token, plan] of this.#plans) if (now > plan.expiresAt) this.#plans.delete(token);
+  /** How many tokens are remembered: only spent ones, until they expire. */
+  remembered(): number {
+    return this.#spent.size();
   }
+
+  #sign(payload: string): string {
+    return createHmac("sha256", this.#key).update(payload).digest("base64url");
+  }
+
+  #verify(token: string): Claims | undefined {
+    const [payload, signature, extra] = token.split(".");
+    if (payload === undefined || signature === undefined || extra !== undefined) return undefined;
+    const expected = Buffer.from(this.#sign(payload));
+    const given = Buffer.from(signature);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    try {
+      const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Claims;
+      return typeof claims.tool === "string" && typeof claims.nonce === "string" ? claims : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** A digest of the canonical arguments: the token binds them without carrying or storing them. */
+function digest(args: Record<string, unknown>): string {
+  return createHash("sha256").update(canonical(args)).digest("base64url").slice(0, 22);
 }
 
 /** JSON with sorted keys, so `{a, b}` and `{b, a}` are the same arguments. */

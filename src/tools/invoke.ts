@@ -94,7 +94,7 @@ async function confirm(
 ): Promise<ToolResult | undefined> {
   const name = tool.definition.name;
   if (token !== undefined) {
-    const redemption = deps.confirmations.redeem(token, name, args);
+    const redemption = await deps.confirmations.redeem(token, name, args);
     return redemption.ok ? undefined : errorResult(deps.redactor, redemption.reason);
   }
   const preview = deps.redactor.scrub(
@@ -126,7 +126,11 @@ async function confirm(
     `If they agree, call ${name} again with the same arguments plus confirmation_token.`;
   return {
     structuredContent: structured,
-    content: [{ type: "text", text: `${JSON.stringify(structured)}\n${instruction}` }],
+    // The JSON alone first, so the text parses as the structuredContent it repeats (TOOLS.md section 4).
+    content: [
+      { type: "text", text: JSON.stringify(structured) },
+      { type: "text", text: instruction },
+    ],
   };
 }
 
