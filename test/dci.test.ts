@@ -232,9 +232,17 @@ describe("dci tools over a real MCP client (email and password)", () => {
     });
   });
 
-  it("creates a login key, returns it unredacted with its link, and the key lets its user in", async () => {
+  it("creates a login key after confirmation, returns it unredacted with its link, and the key lets its user in", async () => {
     harness = await startHarness();
-    const result = await harness.call("dci_create_login_key", { email: "alice@example.com" });
+    // Minting a credential is confirmed under the default policy, like a destructive action.
+    const plan = await harness.call("dci_create_login_key", { email: "alice@example.com" });
+    expect(plan.structuredContent).toMatchObject({ confirmation_required: true });
+    expect(apiRequests(harness)).toHaveLength(0);
+    const token = (plan.structuredContent as { confirmation_token: string }).confirmation_token;
+    const result = await harness.call("dci_create_login_key", {
+      email: "alice@example.com",
+      confirmation_token: token,
+    });
     expect(result.isError).toBeFalsy();
     const data = result.structuredContent as { id: string; key: string; login_link: string };
     expect(data.key).toMatch(/^\d+-[0-9a-f-]{36}$/);

@@ -54,7 +54,9 @@ describe("tool inventory", () => {
   it("tools that can need confirmation accept confirmation_token; read-only tools do not", () => {
     for (const tool of tools) {
       const accepts = "confirmation_token" in (tool.inputSchema.properties ?? {});
-      expect(accepts, tool.name).toBe(tool.annotations?.destructiveHint === true);
+      // Destructive tools, and tools that mint credentials, confirm under the default policy.
+      const confirms = tool.annotations?.destructiveHint === true || tool.name === "dci_create_login_key";
+      expect(accepts, tool.name).toBe(confirms);
     }
   });
 

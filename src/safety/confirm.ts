@@ -6,9 +6,12 @@ import type { Annotations } from "../tools/define.js";
 export const CONFIRMATION_TTL_MS = 5 * 60_000;
 
 /** Whether a tool needs the user's confirmation under the configured mode. */
-export function needsConfirmation(annotations: Annotations, mode: ConfirmMode): boolean {
-  if (annotations.readOnly || mode === "off") return false;
-  return annotations.destructive || mode === "mutating";
+export function needsConfirmation(
+  tool: { annotations: Annotations; mintsCredentials?: boolean },
+  mode: ConfirmMode,
+): boolean {
+  if (tool.annotations.readOnly || mode === "off") return false;
+  return tool.annotations.destructive || tool.mintsCredentials === true || mode === "mutating";
 }
 
 export type Redemption = { ok: true } | { ok: false; reason: string };

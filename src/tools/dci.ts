@@ -180,6 +180,8 @@ const createLoginKeyTool = defineTool({
   },
   // Handing out the key is the point of this tool.
   reveal: ["key"],
+  // A one-hour login for any user, administrators included: the user confirms it first.
+  mintsCredentials: true,
   annotations: MUTATING,
   preview: ({ email }) =>
     `POST ${DCI_AUTH_BASE}/user/${emailSegment(email)}/key: create a one-hour login key for ${email}`,

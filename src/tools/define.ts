@@ -105,8 +105,10 @@ export interface ToolDefinition<
   budgetMs?(args: z.infer<z.ZodObject<Shape>>, config: Config): number;
   /** Makes this a list tool: adds `limit`, `offset`, `fields` and the `{items, total?, ...}` result. */
   list?: ListOptions;
-  /** Secret-looking fields this tool returns on purpose (`dci_create_login_key`). */
+  /** Secret-looking fields this tool returns on purpose (a login key it creates). */
   reveal?: readonly string[];
+  /** Hands out a credential: confirmed under the default policy, like a destructive action (TOOLS.md 4). */
+  mintsCredentials?: boolean;
   /** One line saying what will be done, shown when confirmation is asked. */
   preview?(args: z.infer<z.ZodObject<Shape>>, ctx: Omit<Context, "scope" | "signal" | "progress">): string;
   handler(args: z.infer<z.ZodObject<Shape>> & ListArgs, ctx: Context): Promise<unknown>;

@@ -35,7 +35,7 @@ export function prepareTools(config: Config, tools: readonly AnyTool[] = allTool
 }
 
 function prepare(definition: AnyTool, config: Config, apis: readonly string[]): PreparedTool {
-  const confirm = needsConfirmation(definition.annotations, config.confirm);
+  const confirm = needsConfirmation(definition, config.confirm);
   const input = z
     .object({
       ...(definition.inputFor?.(apis) ?? definition.input),
