@@ -71,6 +71,44 @@ describe("result shaping", () => {
     );
   });
 
+  it("keeps an error within the output budget, however long the path or the upstream's message", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_MAX_OUTPUT_CHARS: "1000" } });
+    await harness.call("netprofiler_get_aws_status");
+    harness.netprofiler.garbleNext(1, { status: 400, body: "e".repeat(200_000), contentType: "text/plain" });
+    const longMessage = await harness.call("netprofiler_get_aws_status");
+    expect(longMessage.isError).toBe(true);
+    expect(textOf(longMessage).length).toBeLessThanOrEqual(1000);
+    const longPath = await harness.call("infra_api_get", {
+      service: "netprofiler",
+      path: `/api/npm.aws_config/1.0/${"p".repeat(12_000)}`,
+    });
+    expect(longPath.isError).toBe(true);
+    expect(textOf(longPath).length).toBeLessThanOrEqual(1000);
+    expect(textOf(longPath)).toContain("netprofiler GET /api/npm.aws_config/1.0/ppp");
+  });
+
+  it("says a write succeeded even when its answer is over the output budget, with a shortened echo", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_MAX_OUTPUT_CHARS: "800", INFRA_MCP_CONFIRM: "off" } });
+    await harness.call("netprofiler_get_aws_status");
+    harness.netprofiler.garbleNext(1, {
+      body: JSON.stringify({ accepted: Array.from({ length: 200 }, (_, i) => ({ id: i, note: "stored" })) }),
+      contentType: "application/json",
+      methods: ["POST"],
+    });
+    const result = await harness.call("infra_api_call", {
+      service: "netprofiler",
+      method: "POST",
+      path: "/api/npm.aws_config/1.0/sync",
+    });
+    expect(result.isError).toBeFalsy();
+    expect(textOf(result).length).toBeLessThanOrEqual(800);
+    expect(result.structuredContent).toMatchObject({ ok: true, truncated: true });
+    expect(String((result.structuredContent as { note: string }).note)).toContain("succeeded");
+    expect(String((result.structuredContent as { excerpt: string }).excerpt)).toContain(
+      '{"accepted":[{"id":0',
+    );
+  });
+
   it("reports an answer that is not the API's (a proxy's HTML page) and keeps serving", async () => {
     harness = await startHarness();
     await harness.call("netprofiler_get_aws_status");

@@ -56,8 +56,9 @@ function prepare(definition: AnyTool, config: Config, apis: readonly string[]): 
       string,
       unknown
     >;
-    // A confirmation_required result replaces the normal one, so nothing can be required of it.
-    if (confirm) delete output.required;
+    // Only a list promises its items. Anything else may be replaced by a confirmation_required result, or
+    // shortened to the output budget after a write, so nothing more can be required of it.
+    if (!definition.list) delete output.required;
     listing.outputSchema = output;
   }
   listing.annotations = {

@@ -1,6 +1,6 @@
 import type { ApiSession, Session } from "../auth/session.js";
 import type { Config } from "../config.js";
-import { describeError } from "../errors.js";
+import { clip, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ConfirmationStore } from "../safety/confirm.js";
 import type { Redactor } from "../safety/redact.js";
@@ -48,6 +48,7 @@ export async function invokeTool(
     return errorResult(
       deps.redactor,
       describeInvalidArguments(definition.name, parsed.error, Object.keys(tool.input.shape)),
+      deps.config.maxOutputChars,
     );
   }
   const { confirmation_token: token, ...args } = parsed.data as Record<string, unknown>;
@@ -80,7 +81,7 @@ export async function invokeTool(
   } catch (error) {
     const text = describeError(error, (part) => deps.redactor.scrub(part));
     deps.logger.info(`${definition.name} failed: ${text}`);
-    return errorResult(deps.redactor, text);
+    return errorResult(deps.redactor, text, deps.config.maxOutputChars);
   }
 }
 
@@ -95,7 +96,9 @@ async function confirm(
   const name = tool.definition.name;
   if (token !== undefined) {
     const redemption = await deps.confirmations.redeem(token, name, args);
-    return redemption.ok ? undefined : errorResult(deps.redactor, redemption.reason);
+    return redemption.ok
+      ? undefined
+      : errorResult(deps.redactor, redemption.reason, deps.config.maxOutputChars);
   }
   const preview = deps.redactor.scrub(
     tool.definition.preview?.(args, ctx) ??
@@ -106,7 +109,7 @@ async function confirm(
       const answer = await call.elicit(`${tool.definition.title}: ${preview}. Proceed?`);
       if (answer === "accept") return undefined;
       const word = answer === "decline" ? "declined" : "cancelled";
-      return errorResult(deps.redactor, `The user ${word}; nothing was done.`);
+      return errorResult(deps.redactor, `The user ${word}; nothing was done.`, deps.config.maxOutputChars);
     } catch (error) {
       // A client that announced elicitation but could not show the form: ask through a token instead.
       deps.logger.warn(
@@ -159,16 +162,29 @@ function shapeResult(
         : { data: value };
   }
   const text = JSON.stringify(structured);
-  if (text.length > maxChars) {
-    return errorResult(
-      deps.redactor,
-      `${definition.name} produced ${text.length} characters, over the ${maxChars}-character output budget ` +
-        "(INFRA_MCP_MAX_OUTPUT_CHARS). Ask for less: a narrower path or query, or fields=[...] on list tools.",
-    );
+  if (text.length <= maxChars) return { structuredContent: structured, content: [{ type: "text", text }] };
+  if (!definition.annotations.readOnly) {
+    // The write happened: saying otherwise would make a model repeat it. Say it succeeded, show the start.
+    const shortened = {
+      ok: true,
+      truncated: true,
+      note:
+        `${definition.name} succeeded. Its answer was ${text.length} characters, over the ${maxChars}-character ` +
+        "output budget (INFRA_MCP_MAX_OUTPUT_CHARS), so only its start is shown; read the result back with a " +
+        "get or list tool if you need it. Do not repeat the call.",
+      excerpt: text.slice(0, Math.max(0, maxChars - 600)),
+    };
+    return { structuredContent: shortened, content: [{ type: "text", text: JSON.stringify(shortened) }] };
   }
-  return { structuredContent: structured, content: [{ type: "text", text }] };
+  return errorResult(
+    deps.redactor,
+    `${definition.name} produced ${text.length} characters, over the ${maxChars}-character output budget ` +
+      "(INFRA_MCP_MAX_OUTPUT_CHARS). Ask for less: a narrower path or query, or fields=[...] on list tools.",
+    maxChars,
+  );
 }
 
-function errorResult(redactor: Redactor, text: string): ToolResult {
-  return { isError: true, content: [{ type: "text", text: redactor.scrub(text) }] };
+/** An error for the model, scrubbed, then shortened to the output budget. */
+function errorResult(redactor: Redactor, text: string, maxChars: number): ToolResult {
+  return { isError: true, content: [{ type: "text", text: clip(redactor.scrub(text), maxChars - 40) }] };
 }
