@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { ConfigError, type ConfigProblem, formatProblems, loadConfig } from "./config.js";
 // The sandbox (emulators, node:http) and dotenv load only when used: start-up is paid by every session.
 import type { Sandbox } from "./sandbox/index.js";
 import { createRuntime, createServer, VERSION } from "./server.js";
 import { PLATFORMS } from "./services/index.js";
+import { StdioTransport } from "./stdio.js";
 
 const USAGE = `infra-mcp ${VERSION}: one MCP server for ${PLATFORMS.map((p) => p.title).join(", ")}.
 
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   }
 
   const server = createServer(runtime);
-  const transport = new StdioServerTransport();
+  const transport = new StdioTransport({ warn: (message) => runtime.logger.warn(message) });
   let closing = false;
   const shutdown = async () => {
     if (closing) return;

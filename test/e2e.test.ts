@@ -30,37 +30,60 @@ function finished(
   return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
 }
 
+/** A line-by-line JSON-RPC client over the child's stdio: every stdout line is kept, answers matched by id. */
+function jsonRpc(child: ChildProcessWithoutNullStreams) {
+  const lines: string[] = [];
+  const messages: Record<string, unknown>[] = [];
+  const waiters: {
+    match: (message: Record<string, unknown>) => boolean;
+    resolve: (m: Record<string, unknown>) => void;
+  }[] = [];
+  let buffer = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString("utf8");
+    let newline = buffer.indexOf("\n");
+    while (newline >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      lines.push(line);
+      try {
+        const message = JSON.parse(line) as Record<string, unknown>;
+        messages.push(message);
+        for (const waiter of waiters.filter((w) => w.match(message))) waiter.resolve(message);
+      } catch {
+        // Checked by the tests: every line must parse.
+      }
+      newline = buffer.indexOf("\n");
+    }
+  });
+  const waitFor = (match: (message: Record<string, unknown>) => boolean) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const seen = messages.find(match);
+      if (seen) resolve(seen);
+      else waiters.push({ match, resolve });
+    });
+  let nextId = 1;
+  const request = (method: string, params: unknown) => {
+    const id = nextId++;
+    child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`);
+    return waitFor((message) => message.id === id);
+  };
+  const initialize = async () => {
+    await request("initialize", {
+      protocolVersion: "2025-11-25",
+      capabilities: {},
+      clientInfo: { name: "e2e", version: "1" },
+    });
+    child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
+  };
+  return { lines, request, waitFor, initialize };
+}
+
 describe("the built binary over stdio", () => {
   it("writes nothing but JSON-RPC to stdout, through a whole session against the sandbox", async () => {
     const child = run(["--sandbox"], { INFRA_MCP_LOG_LEVEL: "debug" });
     const done = finished(child);
-    const lines: string[] = [];
-    let buffer = "";
-    const waiters = new Map<number, (message: Record<string, unknown>) => void>();
-    child.stdout.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString("utf8");
-      let newline = buffer.indexOf("\n");
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        lines.push(line);
-        try {
-          const message = JSON.parse(line) as { id?: number };
-          if (typeof message.id === "number") waiters.get(message.id)?.(message);
-        } catch {
-          // Checked below: every line must parse.
-        }
-        newline = buffer.indexOf("\n");
-      }
-    });
-    let nextId = 1;
-    const request = (method: string, params: unknown) =>
-      new Promise<Record<string, unknown>>((resolve) => {
-        const id = nextId++;
-        waiters.set(id, resolve);
-        child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`);
-      });
-
+    const { lines, request } = jsonRpc(child);
     const init = await request("initialize", {
       protocolVersion: "2025-11-25",
       capabilities: {},
@@ -90,6 +113,30 @@ describe("the built binary over stdio", () => {
     }
     // Debug logs went to stderr, and they are there.
     expect(stderr).toContain("DEBUG");
+  });
+
+  it("answers a message over the stdio limit with an error to its request, says why on stderr, and keeps serving", async () => {
+    const child = run(["--sandbox"]);
+    const done = finished(child);
+    const rpc = jsonRpc(child);
+    await rpc.initialize();
+    const huge = "a".repeat(11 * 1024 * 1024);
+    child.stdin.write(
+      `${JSON.stringify({ jsonrpc: "2.0", id: 99, method: "tools/call", params: { name: "infra_status", arguments: { huge } } })}\n`,
+    );
+    // Answered to the request that sent it, so the client's call ends with a reason instead of hanging.
+    const refusal = (await rpc.waitFor((m) => m.id === 99)) as { error: { code: number; message: string } };
+    expect(refusal.error.code).toBe(-32600);
+    expect(refusal.error.message).toContain("larger than the 10485760 bytes this server reads");
+    const status = (await rpc.request("tools/call", { name: "infra_status", arguments: {} })) as {
+      result: { isError?: boolean };
+    };
+    expect(status.result.isError).toBeFalsy();
+    child.stdin.end();
+    const { code, stderr } = await done;
+    expect(code).toBe(0);
+    expect(stderr).toContain("larger than");
+    for (const line of rpc.lines) expect(() => JSON.parse(line)).not.toThrow();
   });
 
   it("exits 2 with one readable block on stderr for a bad configuration", async () => {
