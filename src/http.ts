@@ -34,7 +34,7 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
  * header must name it (DNS rebinding), and a browser's Origin must be one of the same hosts.
  */
 export async function serveHttp(runtime: Runtime, listen: HttpListen, token: string): Promise<HttpServing> {
-  const expected = Buffer.from(`Bearer ${token}`);
+  const expected = Buffer.from(token);
   let allowedHosts: Set<string> | undefined;
 
   const server = createHttpServer((req, res) => {
@@ -55,7 +55,9 @@ export async function serveHttp(runtime: Runtime, listen: HttpListen, token: str
     if (origin !== undefined && !originAllowed(origin, host)) {
       return reply(res, 403, `Origin ${origin} is not allowed`);
     }
-    const presented = Buffer.from(req.headers.authorization ?? "");
+    // The scheme is case-insensitive (RFC 7235); the token is compared in constant time.
+    const [scheme, ...rest] = (req.headers.authorization ?? "").trim().split(/\s+/);
+    const presented = Buffer.from(scheme?.toLowerCase() === "bearer" && rest.length === 1 ? rest[0]! : "");
     if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
       res.setHeader("www-authenticate", 'Bearer realm="infra-mcp"');
       return reply(res, 401, "Missing or wrong bearer token (INFRA_MCP_HTTP_TOKEN)");

@@ -1,12 +1,7 @@
 import { createRequire } from "node:module";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import {
-  CallToolRequestSchema,
-  ElicitResultSchema,
-  ErrorCode,
-  ListToolsRequestSchema,
-  McpError,
-} from "@modelcontextprotocol/sdk/types.js";
+import { ElicitResultSchema, ErrorCode, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
 import type { Session } from "./auth/session.js";
 import { type Config, configSecrets } from "./config.js";
 import { createLogger, type Logger, type LogSink } from "./log.js";
@@ -50,6 +45,24 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   };
 }
 
+/** tools/call as the protocol frames it, with `arguments` left for the call path to check. */
+const LooseCallToolRequestSchema = z.object({
+  method: z.literal("tools/call"),
+  params: z.looseObject({
+    name: z.string(),
+    arguments: z.unknown().optional(),
+    _meta: z.looseObject({ progressToken: z.union([z.string(), z.number()]).optional() }).optional(),
+  }),
+});
+
+/**
+ * An error the protocol layer sends as it is. An McpError would not do: its message already carries the
+ * "MCP error -32602:" prefix, which clients add again.
+ */
+function protocolError(code: number, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
 const INSTRUCTIONS =
   "Operates infrastructure platforms. Start with infra_status to see which services are enabled. " +
   "Destructive tools ask for confirmation first; list tools take limit, offset and fields.";
@@ -77,12 +90,24 @@ export function createServer(runtime: Runtime): Server {
 
   server.setRequestHandler(ListToolsRequestSchema, () => listing);
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  // Registered below the Server's own tools/call wrapper, whose schema check would answer arguments that
+  // are not an object with a raw zod dump (-32603): the check is ours, in our words (-32602).
+  const registerBelowServer = Object.getPrototypeOf(Server.prototype)
+    .setRequestHandler as Server["setRequestHandler"];
+  registerBelowServer.call(server, LooseCallToolRequestSchema, async (request, extra) => {
     const tool = byName.get(request.params.name);
     if (tool === undefined) {
-      throw new McpError(
+      throw protocolError(
         ErrorCode.InvalidParams,
         `Unknown tool ${request.params.name}; tools/list shows the ${byName.size} tools this server has.`,
+      );
+    }
+    const args = request.params.arguments;
+    if (args !== undefined && (args === null || typeof args !== "object" || Array.isArray(args))) {
+      throw protocolError(
+        ErrorCode.InvalidParams,
+        `The arguments of ${tool.definition.name} must be an object of named parameters (tools/list shows them), ` +
+          `not ${Array.isArray(args) ? "an array" : args === null ? "null" : `a ${typeof args}`}. Nothing was sent upstream.`,
       );
     }
     const progressToken = request.params._meta?.progressToken;
@@ -119,7 +144,7 @@ export function createServer(runtime: Runtime): Server {
         return answer.content?.confirm === true ? "accept" : "decline";
       };
     }
-    return invokeTool(tool, request.params.arguments, runtime, call);
+    return invokeTool(tool, args, runtime, call);
   });
 
   return server;

@@ -97,6 +97,20 @@ describe("Streamable HTTP (--http)", () => {
     expect(emulator.requests).toHaveLength(0);
   });
 
+  it("accepts the Bearer scheme in any case (RFC 7235)", async () => {
+    const host = new URL(serving.url).host;
+    for (const scheme of ["bearer", "BEARER", "Bearer"]) {
+      const answer = await raw("POST", "/mcp", {
+        ...JSON_HEADERS,
+        host,
+        authorization: `${scheme} ${TOKEN}`,
+      });
+      expect(answer.status, scheme).toBe(200);
+    }
+    const wrong = await raw("POST", "/mcp", { ...JSON_HEADERS, host, authorization: `bearer ${TOKEN}x` });
+    expect(wrong.status).toBe(401);
+  });
+
   it("refuses a foreign Host (DNS rebinding) and a foreign Origin with 403", async () => {
     const auth = { ...JSON_HEADERS, authorization: `Bearer ${TOKEN}` };
     const host = new URL(serving.url).host;

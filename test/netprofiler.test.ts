@@ -326,14 +326,32 @@ describe("netprofiler session behaviour through the tools", () => {
     expect(lists.map((r) => r.faulted)).toEqual([true, true, false]);
   });
 
-  it("honours Retry-After on 429 and 503", async () => {
+  for (const status of [429, 503]) {
+    it(`honours Retry-After in seconds on ${status}`, async () => {
+      harness = await startHarness();
+      await harness.call("netprofiler_get_aws_status");
+      harness.netprofiler.failNext(1, status, { retryAfterSeconds: 1 });
+      const started = Date.now();
+      const result = await harness.call("netprofiler_get_aws_status");
+      expect(result.isError).toBeFalsy();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect(
+        apiRequests(harness)
+          .filter((r) => r.path === `${AWS}/status`)
+          .map((r) => r.faulted),
+      ).toEqual([false, true, false]);
+    });
+  }
+
+  it("honours Retry-After given as an HTTP date", async () => {
     harness = await startHarness();
     await harness.call("netprofiler_get_aws_status");
-    harness.netprofiler.failNext(1, 429, { retryAfterSeconds: 1 });
+    // HTTP dates have whole seconds: two seconds ahead is at least one second of waiting.
+    harness.netprofiler.failNext(1, 503, { retryAfter: new Date(Date.now() + 2_000).toUTCString() });
     const started = Date.now();
     const result = await harness.call("netprofiler_get_aws_status");
     expect(result.isError).toBeFalsy();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
   });
 
   it("gives up at once when Retry-After exceeds the time the call has left", async () => {
@@ -387,7 +405,43 @@ describe("netprofiler session behaviour through the tools", () => {
     );
   });
 
-  it("turns a 400 envelope from a delete of an unknown account into an error text", async () => {
+  it("reads the XML error envelope", async () => {
+    harness = await startHarness();
+    await harness.call("netprofiler_get_aws_status");
+    harness.netprofiler.garbleNext(1, {
+      status: 404,
+      body: '<?xml version="1.0"?><error error_id="RESOURCE_NOT_FOUND" error_text="/api/x not found"/>',
+      contentType: "text/xml",
+    });
+    const result = await harness.call("netprofiler_get_aws_status");
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain("-> 404 (error RESOURCE_NOT_FOUND): /api/x not found.");
+  });
+
+  it("stops polling when the client cancels the wait for a sync", async () => {
+    harness = await startHarness();
+    harness.netprofiler.syncDurationMs = 60_000;
+    const controller = new AbortController();
+    const call = harness.client.callTool(
+      { name: "netprofiler_sync_aws_accounts", arguments: {} },
+      undefined,
+      {
+        signal: controller.signal,
+      },
+    );
+    await expect
+      .poll(() => apiRequests(harness!).filter((r) => r.path === `${AWS}/status`).length)
+      .toBeGreaterThan(0);
+    controller.abort();
+    await expect(call).rejects.toThrow(/abort/i);
+    const h = harness;
+    await expect.poll(() => h.logs.join("")).toContain("Cancelled while waiting");
+    const polls = apiRequests(h).filter((r) => r.path === `${AWS}/status`).length;
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(apiRequests(h).filter((r) => r.path === `${AWS}/status`)).toHaveLength(polls);
+  });
+
+  it("turns a 404 envelope from a delete of an unknown account into an error text", async () => {
     harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "off" } });
     const result = await harness.call("netprofiler_delete_aws_accounts", { acc_ids: ["nope"] });
     expect(result.isError).toBe(true);
@@ -422,6 +476,30 @@ describe("netprofiler session behaviour through the tools", () => {
       accounts: [{ acc_id: "a", access_key: "b", secret_key: "c", secret_key_ref: "D" }],
     });
     expect(textOf(both)).toContain("give secret_key or secret_key_ref, not both");
+    // An unknown key inside an item names the keys that item accepts, not the tool's parameters.
+    const nested = await harness.call("netprofiler_put_aws_accounts", {
+      accounts: [{ acc_id: "a", access_key: "b", secret: "c" }],
+    });
+    expect(textOf(nested)).toContain(
+      "accounts.0: unknown parameter(s) secret; accepted: acc_id, access_key, secret_key, secret_key_ref",
+    );
+    expect(harness.netprofiler.requests).toHaveLength(0);
+  });
+
+  it("answers arguments that are not an object with invalid params, in our words", async () => {
+    harness = await startHarness();
+    const { CallToolResultSchema } = await import("@modelcontextprotocol/sdk/types.js");
+    const error = await harness.client
+      .request(
+        { method: "tools/call", params: { name: "netprofiler_set_aws_sync", arguments: "ENABLED" as never } },
+        CallToolResultSchema,
+      )
+      .catch((e: unknown) => e as { code: number; message: string });
+    expect(error).toMatchObject({ code: -32602 });
+    expect((error as { message: string }).message).toContain(
+      "arguments of netprofiler_set_aws_sync must be an object of named parameters",
+    );
+    expect((error as { message: string }).message).not.toContain("expected");
     expect(harness.netprofiler.requests).toHaveLength(0);
   });
 });

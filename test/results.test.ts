@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { defineInfraTool, READ_ONLY } from "../src/tools/define.js";
+import { prepareTools } from "../src/tools/index.js";
+import { invokeTool } from "../src/tools/invoke.js";
 import { type Harness, startHarness, textOf } from "./helpers.js";
 
 let harness: Harness | undefined;
@@ -107,6 +110,32 @@ describe("result shaping", () => {
     expect(String((result.structuredContent as { excerpt: string }).excerpt)).toContain(
       '{"accepted":[{"id":0',
     );
+  });
+
+  it("turns a bug in a handler into an internal-error result, and keeps serving", async () => {
+    harness = await startHarness();
+    const buggy = defineInfraTool({
+      name: "infra_buggy",
+      service: "infra",
+      title: "A tool with a bug",
+      description: "Throws a TypeError, as a handler with a bug would.",
+      input: {},
+      annotations: { ...READ_ONLY, openWorld: false },
+      async handler() {
+        return (undefined as unknown as { field: string }).field;
+      },
+    });
+    const [tool] = prepareTools(harness.config, [buggy]);
+    const result = await invokeTool(tool!, {}, harness.runtime, {
+      signal: new AbortController().signal,
+      progress: async () => undefined,
+    });
+    expect(result.isError).toBe(true);
+    expect(result.content[0]?.text).toMatch(
+      /^Internal error: Cannot read properties of undefined .*The server is still running/,
+    );
+    const after = await harness.call("infra_status");
+    expect(after.isError).toBeFalsy();
   });
 
   it("reports an answer that is not the API's (a proxy's HTML page) and keeps serving", async () => {

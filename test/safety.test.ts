@@ -226,7 +226,11 @@ describe("read-only mode", () => {
 
   it("refuses a hidden mutating tool as unknown, and the session refuses any non-GET", async () => {
     harness = await startHarness({ env: { INFRA_MCP_READ_ONLY: "true" } });
-    await expect(harness.call("netprofiler_sync_aws_accounts")).rejects.toThrow(/Unknown tool/);
+    const unknown = (await harness.call("netprofiler_sync_aws_accounts").catch((e: unknown) => e)) as Error;
+    // One protocol prefix, not two: the server's message is the reason alone.
+    expect(unknown.message).toMatch(
+      /^MCP error -32602: Unknown tool netprofiler_sync_aws_accounts; tools\/list/,
+    );
     const session = harness.runtime.sessions.get("netprofiler")!;
     await expect(session.request({ method: "POST", path: `${AWS}/sync` })).rejects.toThrow(/Read-only mode/);
     await expect(session.request({ method: "DELETE", path: `${AWS}/auth_codes`, json: [] })).rejects.toThrow(
@@ -286,7 +290,10 @@ describe("secrets never reach a result, an error or a log", () => {
     });
     await harness.client.setLoggingLevel("debug");
     await harness.call("infra_api_get", { service: "netprofiler", path: `${AWS}/${CANARY}` });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Notifications travel beside the result: wait until the failure's line has arrived.
+    await expect
+      .poll(() => received.find((line) => line.startsWith("info infra_api_get failed")))
+      .toBeDefined();
     const failure = received.find((line) => line.startsWith("info infra_api_get failed"));
     expect(failure).toContain(`${AWS}/${REDACTED}`);
     expect(received.join("\n")).not.toContain(CANARY);

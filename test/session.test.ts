@@ -2,11 +2,11 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { createServer, type Server } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createBasicAuth } from "../src/auth/netprofiler.js";
+import { createBasicAuth, createCookieAuth } from "../src/auth/netprofiler.js";
 import { Session, type SessionOptions } from "../src/auth/session.js";
 import type { AuthStrategy, Credential } from "../src/auth/types.js";
 import type { TlsConfig } from "../src/config.js";
-import { CancelledError, UpstreamError } from "../src/errors.js";
+import { CancelledError, LoginError, UpstreamError } from "../src/errors.js";
 import { createLogger } from "../src/log.js";
 import { Redactor } from "../src/safety/redact.js";
 import { NETPROFILER_SANDBOX, NetprofilerEmulator } from "../src/sandbox/netprofiler.js";
@@ -111,16 +111,36 @@ describe("Session credentials", () => {
   });
 
   it("lets every waiting caller see a failed login, and tries again on the next call", async () => {
-    const s = session({ strategy: createBasicAuth("admin", "wrong-password-1") });
+    const { strategy, counter } = counting(createCookieAuth("admin", "wrong-password-1"), { delayMs: 30 });
+    const s = session({ strategy });
     const failures = await Promise.allSettled([
       s.request({ method: "GET", path: STATUS }),
       s.request({ method: "GET", path: STATUS }),
     ]);
     for (const failure of failures) {
       expect(failure.status).toBe("rejected");
-      expect((failure as PromiseRejectedResult).reason).toBeInstanceOf(UpstreamError);
+      expect((failure as PromiseRejectedResult).reason).toBeInstanceOf(LoginError);
     }
+    expect(counter.logins).toBe(1);
     expect(s.state().lastError).toContain("AUTH_INVALID_CREDENTIALS");
+    // A failed login is not remembered: the next call logs in again.
+    await expect(s.request({ method: "GET", path: STATUS })).rejects.toBeInstanceOf(LoginError);
+    expect(counter.logins).toBe(2);
+    expect(emulator.requestsTo("/api/common/1.0/login")).toHaveLength(2);
+    expect(emulator.requestsTo(STATUS)).toHaveLength(0);
+  });
+
+  it("lets one caller walk away from a shared login it no longer wants, without cancelling it for the others", async () => {
+    const { strategy, counter } = counting(basic(), { delayMs: 200 });
+    const s = session({ strategy });
+    const controller = new AbortController();
+    const impatient = s.request({ method: "GET", path: STATUS }, { signal: controller.signal });
+    const patient = s.request({ method: "GET", path: STATUS });
+    setTimeout(() => controller.abort(), 50);
+    await expect(impatient).rejects.toBeInstanceOf(CancelledError);
+    await expect(patient).resolves.toMatchObject({ state: "SYNC_SUCCEEDED" });
+    expect(counter.logins).toBe(1);
+    expect(emulator.requestsTo(STATUS)).toHaveLength(1);
   });
 
   it("reports a refused fixed credential once, without logging in again", async () => {

@@ -94,10 +94,16 @@ export abstract class Emulator {
   failNext(
     count: number,
     status: number,
-    options: { retryAfterSeconds?: number; methods?: string[]; afterActing?: boolean } = {},
+    options: {
+      retryAfterSeconds?: number;
+      retryAfter?: string;
+      methods?: string[];
+      afterActing?: boolean;
+    } = {},
   ): void {
     const fault: Fault = { remaining: count, status };
     if (options.retryAfterSeconds !== undefined) fault.retryAfter = String(options.retryAfterSeconds);
+    if (options.retryAfter !== undefined) fault.retryAfter = options.retryAfter;
     if (options.methods) fault.methods = options.methods.map((m) => m.toUpperCase());
     if (options.afterActing) fault.afterActing = true;
     this.#faults.push(fault);

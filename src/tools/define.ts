@@ -266,14 +266,41 @@ function project(item: unknown, fields: string[] | undefined): unknown {
   return projected;
 }
 
-/** Formats zod issues for the model: which parameter, what is wrong. */
-export function describeInvalidArguments(tool: string, error: z.ZodError, accepted: string[]): string {
+/** Formats zod issues for the model: which parameter, what is wrong, and what the place accepts. */
+export function describeInvalidArguments(tool: string, error: z.ZodError, input: z.ZodObject): string {
   const lines = error.issues.map((issue) => {
     const where = issue.path.length > 0 ? issue.path.join(".") : "arguments";
     if (issue.code === "unrecognized_keys") {
+      const accepted = Object.keys(objectAt(input, issue.path)?.shape ?? {});
       return `${where}: unknown parameter(s) ${issue.keys.join(", ")}; accepted: ${accepted.join(", ") || "none"}`;
     }
     return `${where}: ${issue.message}`;
   });
   return `Invalid arguments for ${tool}: ${lines.join("; ")}. Nothing was sent upstream.`;
+}
+
+/** The object schema at a path of the input (`accounts.0` is an item of the `accounts` array). */
+function objectAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodObject | undefined {
+  let current: z.ZodType | undefined = schema;
+  for (const key of path) {
+    current = unwrap(current);
+    if (current instanceof z.ZodObject) current = current.shape[String(key)] as z.ZodType | undefined;
+    else if (current instanceof z.ZodArray) current = current.element as z.ZodType;
+    else return undefined;
+  }
+  const found = unwrap(current);
+  return found instanceof z.ZodObject ? found : undefined;
+}
+
+/** Looks through optional, default and refinement wrappers to the schema they hold. */
+function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
+  let current = schema;
+  while (
+    current instanceof z.ZodOptional ||
+    current instanceof z.ZodDefault ||
+    current instanceof z.ZodNullable
+  ) {
+    current = current.unwrap() as z.ZodType;
+  }
+  return current;
 }

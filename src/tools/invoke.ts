@@ -47,7 +47,7 @@ export async function invokeTool(
   if (!parsed.success) {
     return errorResult(
       deps.redactor,
-      describeInvalidArguments(definition.name, parsed.error, Object.keys(tool.input.shape)),
+      describeInvalidArguments(definition.name, parsed.error, tool.input),
       deps.config.maxOutputChars,
     );
   }
