@@ -15,7 +15,9 @@ Usage: infra-mcp [options]          serve MCP over stdio
 
 Options:
   --sandbox            start the built-in emulators and point every service at them
-  --env-file PATH      read variables from PATH (default: .env in the working directory, if present)
+  --dotenv PATH        read variables from PATH (default: .env in the working directory, if present);
+                       --env-file PATH is the same, but Node itself reads that one too and stops at a
+                       missing file before infra-mcp can say so
   --toolsets LIST      comma list of ${PLATFORMS.map((p) => p.name).join(",")}, or all
   --read-only          list only read-only tools; send no mutating request
   --help, --version
@@ -35,10 +37,13 @@ function fail(message: string): never {
   process.exit(BAD_CONFIG);
 }
 
-async function readEnvFile(path: string | undefined): Promise<Record<string, string>> {
+async function readEnvFile(path: string | undefined, option: string): Promise<Record<string, string>> {
   const file = path ?? ".env";
   if (!existsSync(file)) {
-    if (path !== undefined) fail(`infra-mcp: --env-file ${path}: no such file.`);
+    if (path !== undefined)
+      fail(
+        `infra-mcp: ${option} ${path}: no such file. Give the path of a .env file, or leave the option out.`,
+      );
     return {};
   }
   try {
@@ -58,18 +63,22 @@ async function main(): Promise<void> {
     fail(`infra-mcp: ${(error as Error).message}\n\n${USAGE}`);
   }
   const { values } = parsed;
+  // Asked-for output goes to stdout, as command-line tools do; no protocol is spoken in these two cases.
   if (values.help) {
-    process.stderr.write(USAGE);
+    process.stdout.write(USAGE);
     return;
   }
   if (values.version) {
-    process.stderr.write(`${VERSION}\n`);
+    process.stdout.write(`${VERSION}\n`);
     return;
   }
 
   // The process environment wins over .env, as users expect from dotenv.
   const env: Record<string, string | undefined> = {
-    ...(await readEnvFile(values["env-file"])),
+    ...(await readEnvFile(
+      values.dotenv ?? values["env-file"],
+      values.dotenv !== undefined ? "--dotenv" : "--env-file",
+    )),
     ...process.env,
   };
   let sandbox: Sandbox | undefined;
@@ -92,6 +101,7 @@ async function main(): Promise<void> {
   }
 
   const runtime = createRuntime(config);
+  for (const warning of config.warnings) runtime.logger.warn(warning);
   process.on("uncaughtException", (error) =>
     runtime.logger.error(`uncaught: ${error.stack ?? error.message}`),
   );
@@ -167,6 +177,7 @@ function parseOptions() {
     options: {
       sandbox: { type: "boolean" },
       http: { type: "string" },
+      dotenv: { type: "string" },
       "env-file": { type: "string" },
       toolsets: { type: "string" },
       "read-only": { type: "boolean" },

@@ -46,6 +46,8 @@ export interface Config {
   platforms: ReadonlyMap<string, PlatformSettings>;
   /** The values of the platforms' secret variables, scrubbed from every output. */
   credentials: readonly string[];
+  /** Things worth telling the user that do not stop the server (a misspelt variable). */
+  warnings: readonly string[];
 }
 
 export interface ConfigProblem {
@@ -56,17 +58,21 @@ export interface ConfigProblem {
 
 export class ConfigError extends Error {
   override name = "ConfigError";
-  constructor(readonly problems: ConfigProblem[]) {
-    super(formatProblems(problems));
+  constructor(
+    readonly problems: ConfigProblem[],
+    readonly warnings: readonly string[] = [],
+  ) {
+    super(formatProblems(problems, warnings));
   }
 }
 
-/** One readable block for stderr: which variable, what is wrong, an example. */
-export function formatProblems(problems: ConfigProblem[]): string {
+/** One readable block for stderr: which variable, what is wrong, an example; then what may explain it. */
+export function formatProblems(problems: ConfigProblem[], warnings: readonly string[] = []): string {
   const lines = ["infra-mcp: the configuration has problems:"];
   for (const { variable, problem, example } of problems) {
     lines.push(`  - ${variable}: ${problem}`, `      example: ${example}`);
   }
+  for (const warning of warnings) lines.push(`  note: ${warning}`);
   lines.push("Set these in the environment, in .env, or in the MCP client's server config, then restart.");
   return lines.join("\n");
 }
@@ -246,6 +252,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}, options: LoadOptio
     }
   }
 
+  const warnings = unknownVariables(env, platforms);
   const config: Config = {
     toolsets: new Set(enabled.keys()),
     readOnly: flags.readOnly === true || r.bool("INFRA_MCP_READ_ONLY", false),
@@ -257,6 +264,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}, options: LoadOptio
     secrets,
     platforms: enabled,
     credentials,
+    warnings,
   };
   const httpToken = r.get("INFRA_MCP_HTTP_TOKEN");
   if (httpToken !== undefined) config.httpToken = httpToken;
@@ -271,8 +279,56 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}, options: LoadOptio
     config.confirmKey = confirmKey;
   }
 
-  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  if (r.problems.length > 0) throw new ConfigError(r.problems, warnings);
   return config;
+}
+
+/**
+ * Variables that carry a platform's prefix but that no platform reads (`DCI_USER`, `NETPROFILER_TOKEN`): a
+ * misspelling that would otherwise pass silently. Each names the closest real variable.
+ */
+function unknownVariables(env: Env, platforms: readonly Platform[]): string[] {
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    const platform = platforms.find((p) => name.startsWith(`${p.prefix}_`));
+    if (platform === undefined) continue;
+    const known = [
+      ...platform.variables.map((variable: PlatformVariable) => variable.name),
+      `${platform.prefix}_TLS_INSECURE`,
+      `${platform.prefix}_CA_FILE`,
+    ];
+    if (known.includes(name)) continue;
+    const alias = platform.variables.find((variable: PlatformVariable) => variable.aliases?.includes(name));
+    const closest = alias?.name ?? nearest(name, known);
+    warnings.push(
+      `${name} is not a variable infra-mcp reads${closest === undefined ? "" : `; did you mean ${closest}?`}`,
+    );
+  }
+  return warnings;
+}
+
+/** The candidate within a few edits of `name`, if one is clearly closest. */
+function nearest(name: string, candidates: readonly string[]): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(name, candidate);
+    if (best === undefined || distance < best.distance) best = { candidate, distance };
+  }
+  return best !== undefined && best.distance <= 3 ? best.candidate : undefined;
+}
+
+/** Levenshtein distance. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 /** Every credential value in the configuration, so they can be scrubbed from any output. */

@@ -132,4 +132,38 @@ describe("configuration", () => {
     })();
     expect(result).toContain('NETPROFILER_CA_FILE: cannot read "/nonexistent/ca.pem" (ENOENT)');
   });
+
+  it("refuses contradictory NetProfiler settings: NETPROFILER_AUTH beside an access code", () => {
+    expect(problems({ ...NP, NETPROFILER_AUTH: "basic" })).toEqual([
+      "NETPROFILER_AUTH: basic contradicts NETPROFILER_ACCESS_CODE, which logs in with OAuth; drop one of them",
+    ]);
+  });
+
+  it("warns about variables with a platform's prefix that it does not read, naming the closest real one", () => {
+    const config = loadConfig(
+      {
+        ...NP,
+        NETPROFILER_TOKEN: "x",
+        NETPROFILER_PASWORD: "y",
+        NETPROFILER_CA_FILE: "/ca.pem",
+      },
+      {},
+      { readFile: () => "PEM" },
+    );
+    expect(config.warnings).toEqual([
+      "NETPROFILER_PASWORD is not a variable infra-mcp reads; did you mean NETPROFILER_PASSWORD?",
+      "NETPROFILER_TOKEN is not a variable infra-mcp reads; did you mean NETPROFILER_ACCESS_CODE?",
+    ]);
+  });
+
+  it("names a misspelt variable beside the problem it causes", () => {
+    try {
+      loadConfig({ DCI_URL: "https://dci", DCI_USER: "ops@example.com", DCI_PASSWORD: "pw-123456" });
+      expect.unreachable();
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain("DCI_EMAIL: missing");
+      expect(message).toContain("DCI_USER is not a variable infra-mcp reads; did you mean DCI_EMAIL?");
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -139,6 +139,28 @@ describe("the built binary over stdio", () => {
     for (const line of rpc.lines) expect(() => JSON.parse(line)).not.toThrow();
   });
 
+  it("prints --version on stdout and exits 0; the binary is executable", async () => {
+    const { code, stdout, stderr } = await finished(run(["--version"]));
+    expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(stderr).toBe("");
+    expect(statSync(cli).mode & 0o111).not.toBe(0);
+  });
+
+  it("reads --dotenv (a name Node leaves alone) and says so itself when the file is missing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "infra-mcp-"));
+    writeFileSync(
+      join(dir, "my.env"),
+      "NETPROFILER_URL=https://np.example.com\nNETPROFILER_AUTH=sometimes\n",
+    );
+    const fromFile = await finished(run(["--dotenv", join(dir, "my.env")]));
+    expect(fromFile.code).toBe(2);
+    expect(fromFile.stderr).toContain('NETPROFILER_AUTH: "sometimes" is not one of');
+    const missing = await finished(run(["--dotenv", join(dir, "absent.env")]));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`infra-mcp: --dotenv ${join(dir, "absent.env")}: no such file`);
+  });
+
   it("exits 2 with one readable block on stderr for a bad configuration", async () => {
     const { code, stdout, stderr } = await finished(
       run([], { NETPROFILER_URL: "https://np.example.com", DCI_TOKEN: "x", INFRA_MCP_TIMEOUT_MS: "later" }),
@@ -217,10 +239,11 @@ describe("the built binary over stdio", () => {
     expect(stdout).toBe("");
   });
 
-  it("--help lists every platform of the registry with its variables", async () => {
+  it("--help lists every platform of the registry with its variables, on stdout", async () => {
     const { code, stdout, stderr } = await finished(run(["--help"]));
     expect(code).toBe(0);
-    const text = stdout + stderr;
+    expect(stderr).toBe("");
+    const text = stdout;
     for (const platform of PLATFORMS) {
       expect(text).toContain(`${platform.name}: ${platform.usage}`);
       expect(text).toContain(platform.title);

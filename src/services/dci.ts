@@ -167,7 +167,7 @@ export const dciPlatform = definePlatform({
   urlVariable: "DCI_URL",
   variables: [
     { name: "DCI_URL", example: "https://dci.example.com" },
-    { name: "DCI_EMAIL", example: "admin@example.com" },
+    { name: "DCI_EMAIL", example: "admin@example.com", aliases: ["DCI_USER", "DCI_USERNAME", "DCI_LOGIN"] },
     { name: "DCI_PASSWORD", example: "<password>", secret: true },
     { name: "DCI_TOKEN", example: "<long-lived token>", secret: true },
     { name: "DCI_LOGIN_KEY", example: "<one-time login key>", secret: true },

@@ -103,6 +103,15 @@ function readNetprofiler(r: ConfigReader): NetprofilerSettings | undefined {
     return undefined;
   }
   if (accessCode !== undefined) {
+    const declared = r.get("NETPROFILER_AUTH")?.toLowerCase();
+    if (declared !== undefined && declared !== "oauth") {
+      r.problem(
+        "NETPROFILER_AUTH",
+        `${declared} contradicts NETPROFILER_ACCESS_CODE, which logs in with OAuth; drop one of them`,
+        "NETPROFILER_ACCESS_CODE=<code> alone, or NETPROFILER_AUTH=basic with NETPROFILER_USERNAME/PASSWORD",
+      );
+      return undefined;
+    }
     return url === undefined ? undefined : { url, auth: { kind: "oauth", accessCode } };
   }
   if (username === undefined || password === undefined) {
@@ -128,8 +137,18 @@ export const netprofilerPlatform = definePlatform({
   urlVariable: "NETPROFILER_URL",
   variables: [
     { name: "NETPROFILER_URL", example: "https://netprofiler.example.com" },
-    { name: "NETPROFILER_ACCESS_CODE", example: "<code from the OAuth Access page>", secret: true },
-    { name: "NETPROFILER_USERNAME", example: "admin" },
+    {
+      name: "NETPROFILER_ACCESS_CODE",
+      example: "<code from the OAuth Access page>",
+      secret: true,
+      aliases: [
+        "NETPROFILER_TOKEN",
+        "NETPROFILER_OAUTH_TOKEN",
+        "NETPROFILER_CODE",
+        "NETPROFILER_ACCESS_TOKEN",
+      ],
+    },
+    { name: "NETPROFILER_USERNAME", example: "admin", aliases: ["NETPROFILER_USER", "NETPROFILER_LOGIN"] },
     { name: "NETPROFILER_PASSWORD", example: "<password>", secret: true },
     { name: "NETPROFILER_AUTH", example: "basic" },
   ],

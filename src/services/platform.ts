@@ -9,6 +9,8 @@ export interface PlatformVariable {
   example: string;
   /** Its value is a credential: scrubbed from every output. */
   secret?: boolean;
+  /** Names people set by mistake for this one (`DCI_USER` for `DCI_EMAIL`), to suggest it when they do. */
+  aliases?: readonly string[];
 }
 
 /** One upstream API a platform opens: a Session is made for each. */
