@@ -206,6 +206,23 @@ describe("dci tools over a real MCP client (email and password)", () => {
     expect(harness.dci.setting("operation_change_boot_order")).toBe("false");
   });
 
+  it("accepts a setting value as a string, number or boolean and sends the string the platform wants", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "off" } });
+    for (const [value, sent] of [
+      [false, "false"],
+      [300, "300"],
+      ["true", "true"],
+    ] as const) {
+      const result = await harness.call("dci_update_setting", { name: "server_power_off_timeout", value });
+      expect(result.isError, String(value)).toBeFalsy();
+      expect(last(apiRequests(harness)).json).toEqual({ value: sent });
+    }
+    const operations = await harness.call("infra_list_operations", { service: "dci", filter: "GET setting" });
+    expect(operations.structuredContent).toMatchObject({
+      items: [expect.objectContaining({ method: "GET", path: `${DCI}/setting` })],
+    });
+  });
+
   it("refuses a setting name that is not one path segment, sending nothing", async () => {
     harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "off" } });
     for (const name of ["..", ".", "a/b", "a\\b", "a%2fb", "a\tb", ""]) {

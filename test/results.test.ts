@@ -53,6 +53,26 @@ describe("result shaping", () => {
     expect(next.items.length).toBeGreaterThan(page.items.length);
   });
 
+  it("says an item is too large by itself instead of sending the caller back to the same offset", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_MAX_OUTPUT_CHARS: "600" } });
+    harness.netprofiler.seedAccounts([
+      { acc_id: "a-small", access_key: "AKIASMALL", secret_key: "s-1234567" },
+      { acc_id: `b-${"huge".repeat(200)}`, access_key: "AKIAHUGE", secret_key: "s-1234567" },
+    ]);
+    const result = await harness.call("netprofiler_list_aws_accounts", { offset: 4 });
+    const page = result.structuredContent as {
+      items: unknown[];
+      next_offset?: number;
+      note: string;
+      truncated: boolean;
+    };
+    expect(page.items).toEqual([]);
+    expect(page.truncated).toBe(true);
+    expect(page.next_offset).toBeUndefined();
+    expect(page.note).toContain("The item at offset 4 alone is larger than the 600-character output budget");
+    expect(page.note).toContain("fields=[...]");
+  });
+
   it("returns compact JSON text identical to structuredContent", async () => {
     harness = await startHarness();
     const result = await harness.call("netprofiler_list_aws_accounts", { limit: 2 });
@@ -72,6 +92,8 @@ describe("result shaping", () => {
     expect(textOf(result)).toMatch(
       /^infra_api_get produced \d+ characters, over the 500-character output budget/,
     );
+    // It suggests what this tool offers (its parameters), not fields, which it does not have.
+    expect(textOf(result)).toContain("narrow it with its parameters (service, path, query)");
   });
 
   it("keeps an error within the output budget, however long the path or the upstream's message", async () => {

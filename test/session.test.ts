@@ -231,6 +231,16 @@ describe("Session transport", () => {
     }
   });
 
+  it("says the port speaks plain HTTP when https:// points at it, instead of blaming the certificate", async () => {
+    const s = session({ baseUrl: emulator.url.replace("http://", "https://") });
+    const error = (await s
+      .request({ method: "GET", path: STATUS })
+      .catch((e: unknown) => e)) as UpstreamError;
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error.details.hint).toContain("speaks plain HTTP");
+    expect(error.details.hint).not.toContain("CA_FILE");
+  });
+
   it("explains an unreachable upstream", async () => {
     await emulator.stop();
     const s = session({ timeoutMs: 2_000 });

@@ -513,16 +513,21 @@ function networkError(
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const code = cause?.code ?? "";
   const reason = cause?.message ?? (error instanceof Error ? error.message : String(error));
-  const tls = isTlsFailure(error);
+  let hint = "Check the service URL and that the appliance is reachable from this machine.";
+  if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || /wrong version number/i.test(reason)) {
+    // A TLS handshake answered in clear text: the URL says https:// but the port speaks plain HTTP.
+    hint =
+      "The port speaks plain HTTP, not TLS: write the service URL with http://, or use the appliance's HTTPS port.";
+  } else if (isTlsFailure(error)) {
+    hint = `The TLS certificate was not accepted: set ${prefix}_CA_FILE to the appliance's CA, or ${prefix}_TLS_INSECURE=true for a self-signed appliance you trust.`;
+  }
   return new UpstreamError(
     {
       ...where,
       retries,
       code: code || undefined,
       message: `could not reach the upstream (${reason})`,
-      hint: tls
-        ? `The TLS certificate was not accepted: set ${prefix}_CA_FILE to the appliance's CA, or ${prefix}_TLS_INSECURE=true for a self-signed appliance you trust.`
-        : "Check the service URL and that the appliance is reachable from this machine.",
+      hint,
     },
     { cause: error },
   );

@@ -45,6 +45,7 @@ export const DCI_OPERATIONS: readonly Operation[] = [
     path: `${DCI_BASE}/user`,
     summary: "Create a user {email, full_name, password, phone_number, role}",
   },
+  { method: "GET", path: `${DCI_BASE}/setting`, summary: "Platform settings: {list: [{name, value}]}" },
   {
     method: "POST",
     path: `${DCI_BASE}/setting/{name}`,

@@ -125,15 +125,18 @@ const updateSettingTool = defineTool({
   name: "dci_update_setting",
   service: "dci",
   title: "Change a DCImanager setting",
-  description: "Sets one platform setting to a value.",
+  description:
+    "Sets one platform setting. Current names and values: infra_api_get service=dci path=/api/dci/v3/setting.",
   input: {
     name: pathSegment("Setting name, e.g. operation_change_boot_order"),
-    value: z.string().describe('New value as a string, e.g. "true"'),
+    value: z.union([z.string(), z.number(), z.boolean()]).describe("New value: true, 300 or a string"),
   },
   output: { ok: z.boolean(), name: z.string(), value: z.string(), summary: z.string() },
   annotations: { ...MUTATING, idempotent: true },
   preview: ({ name, value }) => `POST ${DCI_BASE}/setting/${name}: set ${name} to ${JSON.stringify(value)}`,
-  async handler({ name, value }, { session }) {
+  async handler({ name, value: given }, { session }) {
+    // The platform takes every value as a string (the vendor's sample sends "true"); clients send JSON types.
+    const value = String(given);
     await session.request({ method: "POST", path: `${DCI_BASE}/setting/${name}`, json: { value } });
     return { ok: true, name, value, summary: `Setting ${name} is now ${JSON.stringify(value)}.` };
   },

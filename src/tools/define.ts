@@ -248,6 +248,18 @@ function fitList(
     kept += 1;
   }
   if (kept === items.length) return result;
+  if (kept === 0) {
+    // Calling again at the same offset would fail the same way: say what would help instead.
+    const { next_offset: _loop, ...rest } = result;
+    return {
+      ...rest,
+      items: [],
+      truncated: true,
+      note:
+        `The item at offset ${offset} alone is larger than the ${maxChars}-character output budget: ask for ` +
+        "fewer keys with fields=[...], read it with the matching get tool, or skip it with a higher offset.",
+    };
+  }
   const nextOffset = offset + kept;
   return {
     ...result,

@@ -176,10 +176,16 @@ function shapeResult(
     };
     return { structuredContent: shortened, content: [{ type: "text", text: JSON.stringify(shortened) }] };
   }
+  // Suggest what this tool offers: its own parameters (list tools fit their items and never get here).
+  const parameters = Object.keys(definition.input);
+  const narrow =
+    parameters.length > 0
+      ? `narrow it with its parameters (${parameters.join(", ")})`
+      : "this tool takes no parameters to narrow it; use a list tool with fields=[...] instead";
   return errorResult(
     deps.redactor,
     `${definition.name} produced ${text.length} characters, over the ${maxChars}-character output budget ` +
-      "(INFRA_MCP_MAX_OUTPUT_CHARS). Ask for less: a narrower path or query, or fields=[...] on list tools.",
+      `(INFRA_MCP_MAX_OUTPUT_CHARS). Ask for less: ${narrow}, or raise the budget.`,
     maxChars,
   );
 }
