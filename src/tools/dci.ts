@@ -96,7 +96,7 @@ const powerServerTool = defineTool({
     ok: z.boolean(),
     server_id: z.number(),
     action: z.string(),
-    task: z.unknown().optional(),
+    task: z.union([z.number(), z.string()]).optional(),
     summary: z.string(),
   },
   // A reset is not idempotent: each one cuts power again.

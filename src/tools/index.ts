@@ -80,9 +80,19 @@ const SAFE_INTEGER_BOUNDS = new Set([Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_IN
 export function compactSchema(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(compactSchema);
   if (schema === null || typeof schema !== "object") return schema;
+  const record = schema as Record<string, unknown>;
+  // One type per schema: a client that maps tool schemas onto a single-`type` dialect would reject
+  // `type: ["string", "number"]`; `anyOf` branches say the same portably.
+  if (Array.isArray(record.type)) {
+    const { type, ...rest } = record;
+    return compactSchema({ ...rest, anyOf: (type as string[]).map((one) => ({ type: one })) });
+  }
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(schema)) {
     if (key === "$schema") continue;
+    // An empty `items` constrains nothing; leaving it out says the same.
+    if (key === "items" && value !== null && typeof value === "object" && Object.keys(value).length === 0)
+      continue;
     if ((key === "minimum" || key === "maximum") && SAFE_INTEGER_BOUNDS.has(value as number)) continue;
     if (key === "propertyNames" && (value as { type?: string }).type === "string") continue;
     if (key === "additionalProperties" && (value === false || Object.keys(value as object).length === 0))

@@ -123,7 +123,8 @@ const apiGetTool = defineInfraTool({
     "GET any path of an enabled service through its session. Find paths with infra_list_operations.",
   input: { service: serviceParameter(), path: pathParameter, query: queryParameter },
   inputFor: (apis) => ({ service: serviceParameter(apis), path: pathParameter, query: queryParameter }),
-  output: { data: z.unknown() },
+  // `{data}`: any JSON the upstream sent, so the schema declares only that the result is an object.
+  output: {},
   annotations: READ_ONLY,
   async handler({ service, path, query }, ctx) {
     const session = sessionFor(service, ctx);
@@ -137,7 +138,10 @@ const callParameters = {
   method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).describe("HTTP method"),
   path: pathParameter,
   query: queryParameter,
-  body: z.unknown().optional().describe("JSON body"),
+  body: z
+    .union([z.record(z.string(), z.unknown()), z.array(z.unknown())])
+    .optional()
+    .describe("JSON body (an object or an array)"),
 };
 
 const apiCallTool = defineInfraTool({
@@ -148,7 +152,8 @@ const apiCallTool = defineInfraTool({
     "Any request to an enabled service through its session, for operations without a dedicated tool. Prefer dedicated tools.",
   input: { service: serviceParameter(), ...callParameters },
   inputFor: (apis) => ({ service: serviceParameter(apis), ...callParameters }),
-  output: { data: z.unknown() },
+  // `{data}`: any JSON the upstream sent, so the schema declares only that the result is an object.
+  output: {},
   annotations: { ...DESTRUCTIVE, idempotent: false },
   preview: ({ service, method, path, body }, { redactor }) =>
     `${service} ${method} ${clip(path, 200)}${body === undefined ? "" : ` with body ${clip(redactor.scrub(JSON.stringify(body)), 500)}`}`,

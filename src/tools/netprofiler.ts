@@ -32,11 +32,12 @@ const statusTool = defineTool({
   description: "State of NetProfiler's AWS synchronisation: enabled, state, last sync and last success.",
   input: {},
   output: {
-    enabled: z.unknown().optional(),
+    // The seed calls it a string; its example is a boolean.
+    enabled: z.union([z.boolean(), z.string()]).optional(),
     state: z.string().optional(),
     last_sync_ts: z.number().optional(),
     last_success_ts: z.number().optional(),
-    error_id: z.unknown().optional(),
+    error_id: z.union([z.number(), z.string()]).optional(),
     error_text: z.string().optional(),
   },
   annotations: READ_ONLY,
