@@ -234,7 +234,31 @@ describe("ovc transport over a real MCP client", () => {
     expect(unknown.isError).toBe(true);
     expect(textOf(unknown)).toBe(
       "ovc POST /restmachine/cloudapi/cloudspaces/get -> 404: Could not find 999 of type cloudspace. " +
-        "Check the id with ovc_list_cloudspaces; deleted resources are gone from get.",
+        "Check the id with ovc_list_cloudspaces; a deleted resource answers 404 too.",
+    );
+    // The id that names the missing resource, whatever the actor.
+    const machines = await harness.call("ovc_list_machines", { cloudspace_id: 998 });
+    expect(textOf(machines)).toContain(
+      "-> 404: Could not find 998 of type cloudspace. Check the id with ovc_list_cloudspaces;",
+    );
+    const noImage = await harness.call("ovc_create_machine", {
+      cloudspace_id: 101,
+      name: "x2",
+      image_id: 77,
+      disk_size_gb: 20,
+      size_id: 1,
+    });
+    expect(textOf(noImage)).toBe(
+      "ovc POST /restmachine/cloudapi/machines/create -> 404: the task failed: Could not find 77 of type image. " +
+        "Check the ids with ovc_list_cloudspaces, ovc_list_images, ovc_list_sizes; a deleted resource answers 404 too.",
+    );
+    const noMethod = await harness.call("infra_api_get", {
+      service: "ovc",
+      path: `${CLOUDAPI}/machines/listAll`,
+    });
+    expect(textOf(noMethod)).toBe(
+      "ovc POST /restmachine/cloudapi/machines/listAll -> 404: Could not find method, path was cloudapi/machines/listAll. " +
+        "Check the actor and method: infra_list_operations lists what this instance offers.",
     );
     const occupied = await harness.call("ovc_delete_cloudspace", { cloudspace_id: 101 });
     expect(textOf(occupied)).toBe(
@@ -826,7 +850,7 @@ describe("ovc with confirmation", () => {
     const done = await harness.call("ovc_machine_action", { ...args, confirmation_token: token });
     expect(done.structuredContent).toEqual({
       ok: true,
-      summary: "Machine 1001: stop done. ovc_get_machine shows its status.",
+      summary: "Machine 1001 stopped. ovc_get_machine shows its status.",
     });
     expect(last(calls(harness))).toMatchObject({
       path: `${CLOUDAPI}/machines/stop`,
@@ -908,18 +932,19 @@ describe("ovc configuration", () => {
 
   it("reports no, several, partial or contradictory ways in, with an example", () => {
     const example =
-      "OVC_IYO_CLIENT_ID=<application id> with OVC_IYO_CLIENT_SECRET=<secret>, or OVC_USERNAME=<user> with OVC_PASSWORD=<password>, or OVC_JWT=<JWT>";
+      "OVC_IYO_CLIENT_ID=<ItsYou.online application id> with OVC_IYO_CLIENT_SECRET=<ItsYou.online application secret>, " +
+      "or OVC_USERNAME=<portal user> with OVC_PASSWORD=<password>, or OVC_JWT=<JWT from ItsYou.online>";
     expect(problems(URL)).toEqual([
       `OVC_IYO_CLIENT_ID/OVC_USERNAME/OVC_JWT: no credentials: set exactly one way to log in (${example})`,
     ]);
     expect(problems({ ...URL, OVC_USERNAME: "bob", OVC_PASSWORD: "pw", OVC_JWT: "a.b.c" })).toEqual([
-      `OVC_USERNAME/PASSWORD, OVC_JWT: more than one way to log in is set; keep one (${example})`,
+      `OVC_USERNAME, OVC_PASSWORD, OVC_JWT: more than one way to log in is set; keep one (${example})`,
     ]);
     expect(problems({ ...URL, OVC_IYO_CLIENT_ID: "app" })).toEqual([
-      "OVC_IYO_CLIENT_SECRET: missing: ItsYou.online login needs both OVC_IYO_CLIENT_ID and OVC_IYO_CLIENT_SECRET (OVC_IYO_CLIENT_SECRET=<secret>)",
+      "OVC_IYO_CLIENT_SECRET: missing: ItsYou.online login needs OVC_IYO_CLIENT_ID and OVC_IYO_CLIENT_SECRET (OVC_IYO_CLIENT_SECRET=<ItsYou.online application secret>)",
     ]);
     expect(problems({ ...URL, OVC_PASSWORD: "pw" })).toEqual([
-      "OVC_USERNAME: missing: password login needs both OVC_USERNAME and OVC_PASSWORD (OVC_USERNAME=<user>)",
+      "OVC_USERNAME: missing: password login needs OVC_USERNAME and OVC_PASSWORD (OVC_USERNAME=<portal user>)",
     ]);
     expect(
       problems({ ...URL, OVC_IYO_URL: "https://iyo.example.com", OVC_USERNAME: "bob", OVC_PASSWORD: "pw" }),
@@ -927,7 +952,7 @@ describe("ovc configuration", () => {
       `OVC_IYO_URL: only used with OVC_IYO_CLIENT_ID + OVC_IYO_CLIENT_SECRET; remove it (${example})`,
     ]);
     expect(problems({ ...URL, OVC_JWT: "not-a-jwt" })).toEqual([
-      "OVC_JWT: not a JWT (three base64url parts: header.payload.signature) (OVC_JWT=eyJhbGciOiJFUzM4NCIs...)",
+      "OVC_JWT: not a JWT (header.payload.signature, base64url) (OVC_JWT=eyJhbGciOiJFUzM4NCIs...)",
     ]);
     expect(problems({ OVC_USERNAME: "bob", OVC_PASSWORD: "pw" })).toEqual([
       "OVC_URL: missing, but OVC_USERNAME, OVC_PASSWORD are set (OVC_URL=https://ovc.example.com)",

@@ -65,19 +65,24 @@ export function parseTaskFailure(stored: unknown): { status?: number; reason?: s
   return { status: Number(match[1]), reason: match[2] as string, message };
 }
 
-/** Which tool finds the ids an actor's methods take, for 404 hints. */
-const FINDERS: Record<string, string> = {
-  accounts: "ovc_list_accounts",
-  cloudspaces: "ovc_list_cloudspaces",
-  machines: "ovc_list_machines",
-  images: "ovc_list_images",
-  sizes: "ovc_list_sizes",
-  locations: "ovc_list_locations",
+/** Which tool lists the ids each id parameter takes, for 404 hints. */
+const ID_FINDERS: Record<string, string> = {
+  machineId: "ovc_list_machines",
+  cloudspaceId: "ovc_list_cloudspaces",
+  accountId: "ovc_list_accounts",
+  imageId: "ovc_list_images",
+  sizeId: "ovc_list_sizes",
 };
 
-/** A next step for a failed call of the actor method at `path` (the profile's hint, and a failed task's). */
-export function ovcHint(status: number | undefined, path: string): string | undefined {
-  const call = actorMethodOf(path);
+/** The parameters a call carries, wherever they travel (the tools send JSON; infra_api_call may use both). */
+function paramsOf(request: UpstreamRequest): Record<string, unknown> {
+  const json = request.json !== null && typeof request.json === "object" ? request.json : {};
+  return { ...request.query, ...json };
+}
+
+/** A next step for a failed call of an actor method (the profile's hint, and a failed task's). */
+export function ovcHint(status: number | undefined, request: UpstreamRequest): string | undefined {
+  const call = actorMethodOf(request.path);
   const name = call === undefined ? undefined : `${call.actor}/${call.method}`;
   switch (status) {
     case 200:
@@ -89,14 +94,18 @@ export function ovcHint(status: number | undefined, path: string): string | unde
       return "OpenvCloud refused fresh credentials too: check the OVC_* credentials and that the user has access rights on this OpenvCloud.";
     case 403:
       return "The OpenvCloud user lacks the access right for this (R read, RCX write, ARCXDU admin); ask an account administrator.";
-    case 404:
+    case 404: {
       if (call === undefined)
         return "OpenvCloud serves its API as POST /restmachine/<app>/<actor>/<method>; infra_list_operations lists them.";
-      if (path === ovcPath(TASK_GET))
+      if (request.path === ovcPath(TASK_GET))
         return `The task is unknown, or it ended over ${TASK_RESULT_TTL_SECONDS / 60} minutes ago and its result was dropped: check the resource itself (ovc_list_cloudspaces, ovc_list_machines, ovc_list_images).`;
-      return FINDERS[call.actor] !== undefined
-        ? `Check the id with ${FINDERS[call.actor]}; deleted resources are gone from get.`
-        : "Check the actor and method with infra_list_operations.";
+      const params = paramsOf(request);
+      const finders = Object.keys(ID_FINDERS)
+        .filter((id) => params[id] !== undefined)
+        .map((id) => ID_FINDERS[id]);
+      if (finders.length === 0) return "Check the actor and method with infra_list_operations.";
+      return `Check the id${finders.length > 1 ? "s" : ""} with ${finders.join(", ")}; a deleted resource answers 404 too.`;
+    }
     case 409:
       if (name === "cloudspaces/delete")
         return "Delete its machines first (ovc_list_machines, then ovc_delete_machine), then retry.";

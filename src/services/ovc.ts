@@ -160,7 +160,13 @@ export const ovcProfile: ServiceProfile = {
   interpret: interpretOvc,
   // 503 "Can not call API during upgrade" is retried for these only: a write's outcome is unknown.
   isReadOnlyPost: isReadMethodPath,
-  hint: (status, _code, request) => ovcHint(status, request.path),
+  hint(status, _code, request) {
+    // An undocumented method is more likely misspelt than its ids wrong ("Could not find method ...").
+    const documented = OVC_OPERATIONS.some((operation) => operation.path === request.path);
+    if (status === 404 && !documented)
+      return "Check the actor and method: infra_list_operations lists what this instance offers.";
+    return ovcHint(status, request);
+  },
   exhaustedHint(status) {
     if (status !== 503) return undefined;
     return "OpenvCloud answered 503 for the whole call (it refuses API calls during an upgrade); try again in a few minutes, or raise INFRA_MCP_TIMEOUT_MS.";
@@ -198,43 +204,50 @@ export interface OvcSettings {
   auth: OvcAuth;
 }
 
-const LOGIN_EXAMPLE =
-  "OVC_IYO_CLIENT_ID=<application id> with OVC_IYO_CLIENT_SECRET=<secret>, or OVC_USERNAME=<user> with OVC_PASSWORD=<password>, or OVC_JWT=<JWT>";
+const VARIABLES = [
+  { name: "OVC_URL", example: "https://ovc.example.com" },
+  { name: "OVC_IYO_URL", example: DEFAULT_IYO_URL },
+  { name: "OVC_IYO_CLIENT_ID", example: "<ItsYou.online application id>" },
+  { name: "OVC_IYO_CLIENT_SECRET", example: "<ItsYou.online application secret>", secret: true },
+  { name: "OVC_USERNAME", example: "<portal user>" },
+  { name: "OVC_PASSWORD", example: "<password>", secret: true },
+  { name: "OVC_JWT", example: "<JWT from ItsYou.online>", secret: true },
+] as const;
 
-/** Both variables of a pair, or a problem naming the missing one. */
-function pair(r: ConfigReader, names: [string, string], what: string, examples: [string, string]) {
-  const [first, second] = [r.get(names[0]), r.get(names[1])];
-  if (first !== undefined && second !== undefined) return [first, second] as const;
-  const missing = first === undefined ? 0 : 1;
-  r.problem(names[missing], `missing: ${what} needs both ${names[0]} and ${names[1]}`, examples[missing]);
-  return undefined;
-}
+const example = (name: string) => `${name}=${VARIABLES.find((v) => v.name === name)?.example ?? "..."}`;
+
+/** The three ways in, each chosen by setting its variables. */
+const WAYS = [
+  { kind: "iyo", variables: ["OVC_IYO_CLIENT_ID", "OVC_IYO_CLIENT_SECRET"], what: "ItsYou.online login" },
+  { kind: "password", variables: ["OVC_USERNAME", "OVC_PASSWORD"], what: "password login" },
+  { kind: "jwt", variables: ["OVC_JWT"], what: "a fixed JWT" },
+] as const;
+
+const LOGIN_EXAMPLE = WAYS.map((way) => way.variables.map(example).join(" with ")).join(", or ");
 
 function readOvc(r: ConfigReader): OvcSettings | undefined {
   const url = r.url("OVC_URL", "https://ovc.example.com");
-  // Absent means the public ItsYou.online; set but malformed is a problem that r.url records.
-  const iyoUrl = r.get("OVC_IYO_URL") === undefined ? DEFAULT_IYO_URL : r.url("OVC_IYO_URL", DEFAULT_IYO_URL);
-  const jwt = r.get("OVC_JWT");
-  const ways = [
-    {
-      name: "OVC_IYO_CLIENT_ID/SECRET",
-      set: r.present(["OVC_IYO_CLIENT_ID", "OVC_IYO_CLIENT_SECRET"]).length > 0,
-    },
-    { name: "OVC_USERNAME/PASSWORD", set: r.present(["OVC_USERNAME", "OVC_PASSWORD"]).length > 0 },
-    { name: "OVC_JWT", set: jwt !== undefined },
-  ].filter((way) => way.set);
-  if (ways.length !== 1) {
+  const chosen = WAYS.filter((way) => r.present(way.variables).length > 0);
+  const [way] = chosen;
+  if (way === undefined || chosen.length > 1) {
     r.problem(
-      ways.length === 0 ? "OVC_IYO_CLIENT_ID/OVC_USERNAME/OVC_JWT" : ways.map((way) => way.name).join(", "),
-      ways.length === 0
+      way === undefined
+        ? WAYS.map((w) => w.variables[0]).join("/")
+        : r.present(WAYS.flatMap((w) => w.variables)).join(", "),
+      way === undefined
         ? "no credentials: set exactly one way to log in"
         : "more than one way to log in is set; keep one",
       LOGIN_EXAMPLE,
     );
     return undefined;
   }
-  const way = ways[0]?.name;
-  if (way !== "OVC_IYO_CLIENT_ID/SECRET" && r.get("OVC_IYO_URL") !== undefined) {
+  const missing = way.variables.find((name) => r.get(name) === undefined);
+  if (missing !== undefined) {
+    r.problem(missing, `missing: ${way.what} needs ${way.variables.join(" and ")}`, example(missing));
+    return undefined;
+  }
+  const iyoUrl = r.get("OVC_IYO_URL");
+  if (way.kind !== "iyo" && iyoUrl !== undefined) {
     r.problem(
       "OVC_IYO_URL",
       "only used with OVC_IYO_CLIENT_ID + OVC_IYO_CLIENT_SECRET; remove it",
@@ -242,32 +255,32 @@ function readOvc(r: ConfigReader): OvcSettings | undefined {
     );
     return undefined;
   }
-  let auth: OvcAuth | undefined;
-  if (way === "OVC_JWT" && jwt !== undefined) {
-    if (jwtClaims(jwt) === undefined) {
-      r.problem(
-        "OVC_JWT",
-        "not a JWT (three base64url parts: header.payload.signature)",
-        "OVC_JWT=eyJhbGciOiJFUzM4NCIs...",
-      );
-      return undefined;
+  const [first = "", second = ""] = way.variables.map((name) => r.get(name));
+  let auth: OvcAuth;
+  switch (way.kind) {
+    case "iyo": {
+      // Absent means the public ItsYou.online; a malformed one is a problem r.url records.
+      const base = iyoUrl === undefined ? DEFAULT_IYO_URL : r.url("OVC_IYO_URL", DEFAULT_IYO_URL);
+      if (base === undefined) return undefined;
+      auth = { kind: "iyo", iyoUrl: base, clientId: first, clientSecret: second };
+      break;
     }
-    auth = { kind: "jwt", jwt };
-  } else if (way === "OVC_USERNAME/PASSWORD") {
-    const found = pair(r, ["OVC_USERNAME", "OVC_PASSWORD"], "password login", [
-      "OVC_USERNAME=<user>",
-      "OVC_PASSWORD=<password>",
-    ]);
-    if (found !== undefined) auth = { kind: "password", username: found[0], password: found[1] };
-  } else {
-    const found = pair(r, ["OVC_IYO_CLIENT_ID", "OVC_IYO_CLIENT_SECRET"], "ItsYou.online login", [
-      "OVC_IYO_CLIENT_ID=<application id>",
-      "OVC_IYO_CLIENT_SECRET=<secret>",
-    ]);
-    if (found !== undefined && iyoUrl !== undefined)
-      auth = { kind: "iyo", iyoUrl, clientId: found[0], clientSecret: found[1] };
+    case "password":
+      auth = { kind: "password", username: first, password: second };
+      break;
+    case "jwt":
+      if (jwtClaims(first) === undefined) {
+        r.problem(
+          "OVC_JWT",
+          "not a JWT (header.payload.signature, base64url)",
+          "OVC_JWT=eyJhbGciOiJFUzM4NCIs...",
+        );
+        return undefined;
+      }
+      auth = { kind: "jwt", jwt: first };
+      break;
   }
-  return url === undefined || auth === undefined ? undefined : { url, auth };
+  return url === undefined ? undefined : { url, auth };
 }
 
 /** OpenvCloud's Cloud API: the registry entry. */
@@ -276,15 +289,7 @@ export const ovcPlatform = definePlatform({
   title: "OpenvCloud",
   prefix: "OVC",
   urlVariable: "OVC_URL",
-  variables: [
-    { name: "OVC_URL", example: "https://ovc.example.com" },
-    { name: "OVC_IYO_URL", example: DEFAULT_IYO_URL },
-    { name: "OVC_IYO_CLIENT_ID", example: "<ItsYou.online application id>" },
-    { name: "OVC_IYO_CLIENT_SECRET", example: "<ItsYou.online application secret>", secret: true },
-    { name: "OVC_USERNAME", example: "<portal user>" },
-    { name: "OVC_PASSWORD", example: "<password>", secret: true },
-    { name: "OVC_JWT", example: "<JWT from ItsYou.online>", secret: true },
-  ],
+  variables: VARIABLES,
   usage:
     "OVC_URL + OVC_IYO_CLIENT_ID/OVC_IYO_CLIENT_SECRET [OVC_IYO_URL], OVC_USERNAME/OVC_PASSWORD or OVC_JWT",
   apiIds: ["ovc"],

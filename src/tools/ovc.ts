@@ -63,37 +63,52 @@ function describeFailure(stored: unknown): string {
   return status === undefined ? message : `${status} ${reason}: ${message}`;
 }
 
-/** A failed task, reported like the synchronous call would have been (its status, message and hint). */
-function taskError(method: string, stored: unknown): UpstreamError {
+/**
+ * A failed task, reported like the synchronous call would have been: its status, message and hint. Text
+ * that is not the portal's `<code>: <reason> "<msg>"` came from an unhandled exception, which a synchronous
+ * call would have answered with 500.
+ */
+function taskError(method: string, params: Record<string, unknown>, stored: unknown): UpstreamError {
   const { status = 500, message } = parseTaskFailure(stored);
   return new UpstreamError({
     ...where(method),
     status,
     message: `the task failed: ${message}`,
-    hint: ovcHint(status, ovcPath(method)),
+    hint: ovcHint(status, ovcRequest(method, params)),
   });
 }
 
 const WAIT = z.boolean().optional().describe("Wait for the task to end (default true)");
 
+const STILL_RUNNING =
+  "Still running; check it with ovc_get_task (results are kept 10 minutes after it ends).";
+
+/** A create method run as a long operation. */
+interface Creation {
+  method: string;
+  params: Record<string, unknown>;
+  wait: boolean | undefined;
+  /** Shown with each progress notification, e.g. `Creating cloudspace "web"`. */
+  label: string;
+  /** The key of the new id in the result, e.g. `cloudspace_id`. */
+  idKey: string;
+  /** The summary once the id is known. */
+  summary: (id: number) => string;
+}
+
 /**
- * Runs a long operation as an `_async` task: the call answers a task guid at once; with `wait`, the task is
- * polled (progress per read) until it ends, the call's time budget runs out or the client cancels. A failed
- * task throws; one still running comes back as `{task_guid, status: "running"}` for ovc_get_task.
+ * Runs a create method as an `_async` task: the call answers a task guid at once; with `wait` (the
+ * default), the task is polled (a progress notification per read) until it ends, the call's time budget
+ * runs out or the client cancels. A failed task throws; one still running comes back as
+ * `{task_guid, status: "running"}` for ovc_get_task; one that succeeded gives the new id.
  */
-async function runTask(
-  ctx: ToolContext,
-  method: string,
-  params: Record<string, unknown>,
-  wait: boolean,
-  label: string,
-): Promise<
-  { task_guid: string; status: "running" } | { task_guid: string; status: "succeeded"; result: unknown }
-> {
+async function runCreate(ctx: ToolContext, creation: Creation): Promise<Record<string, unknown>> {
+  const { method, params, label } = creation;
   // `_async` with any value makes the portal run the call as a task (upstreams.md, "Async tasks").
   const guid = await callMethod(ctx.session, method, { ...params, _async: true });
   if (typeof guid !== "string" || guid === "") throw unexpectedAnswer(where(method), "a task guid", guid);
-  if (!wait) return { task_guid: guid, status: "running" };
+  const running = { task_guid: guid, status: "running", summary: STILL_RUNNING };
+  if (creation.wait === false) return running;
   const { value } = await pollUntil<TaskState>({
     read: () => readTask(ctx.session, guid),
     done: (task) => !task.running,
@@ -102,13 +117,12 @@ async function runTask(
     signal: ctx.signal,
     progress: ctx.progress,
   });
-  if (value.running) return { task_guid: guid, status: "running" };
-  if (!value.ok) throw taskError(method, value.result);
-  return { task_guid: guid, status: "succeeded", result: value.result };
+  if (value.running) return running;
+  if (!value.ok) throw taskError(method, params, value.result);
+  const id = value.result;
+  if (typeof id !== "number") throw unexpectedAnswer(where(TASK_GET), "the new id as the task's result", id);
+  return { task_guid: guid, status: "succeeded", [creation.idKey]: id, summary: creation.summary(id) };
 }
-
-const STILL_RUNNING =
-  "Still running; check it with ovc_get_task (results are kept 10 minutes after it ends).";
 
 // ---------------------------------------------------------------- parameters
 
@@ -195,8 +209,7 @@ const getCloudspaceTool = defineTool({
 });
 
 /** A resource limit of the cloudspace; the platform's default -1 means unlimited. */
-const cap = (what: string, unit = z.number().int()) =>
-  unit.optional().describe(`Max ${what} (default unlimited)`);
+const cap = (what: string, unit = z.number().int()) => unit.optional().describe(`Max ${what}`);
 
 const createCloudspaceTool = defineTool({
   name: "ovc_create_cloudspace",
@@ -222,12 +235,10 @@ const createCloudspaceTool = defineTool({
   preview: ({ name, account_id, location, type, private_network }, { session }) =>
     `POST ${session.baseUrl}${ovcPath("cloudapi/cloudspaces/create")}: create cloudspace "${name}" in account ${account_id} at ${location}` +
     ` (${type ?? "routeros"}, ${private_network ?? "192.168.103.0/24"})`,
-  async handler(args, ctx) {
-    const method = "cloudapi/cloudspaces/create";
-    const task = await runTask(
-      ctx,
-      method,
-      {
+  handler: (args, ctx) =>
+    runCreate(ctx, {
+      method: "cloudapi/cloudspaces/create",
+      params: {
         accountId: args.account_id,
         location: args.location,
         name: args.name,
@@ -240,19 +251,12 @@ const createCloudspaceTool = defineTool({
         privatenetwork: args.private_network,
         type: args.type,
       },
-      args.wait ?? true,
-      `Creating cloudspace "${args.name}"`,
-    );
-    if (task.status === "running") return { ...task, summary: STILL_RUNNING };
-    const id = task.result;
-    if (typeof id !== "number") throw unexpectedAnswer(where(method), "a cloudspace id", id);
-    return {
-      task_guid: task.task_guid,
-      status: task.status,
-      cloudspace_id: id,
-      summary: `Cloudspace ${id} created; it deploys in the background (VIRTUAL, DEPLOYING, DEPLOYED): check with ovc_get_cloudspace.`,
-    };
-  },
+      wait: args.wait,
+      label: `Creating cloudspace "${args.name}"`,
+      idKey: "cloudspace_id",
+      summary: (id) =>
+        `Cloudspace ${id} created; it deploys in the background (VIRTUAL, DEPLOYING, DEPLOYED): check with ovc_get_cloudspace.`,
+    }),
 });
 
 const deleteCloudspaceTool = defineTool({
@@ -321,7 +325,7 @@ const createMachineTool = defineTool({
   annotations: MUTATING,
   preview: ({ name, cloudspace_id, image_id, size_id, vcpus, memory_mb, disk_size_gb }, { session }) =>
     `POST ${session.baseUrl}${ovcPath("cloudapi/machines/create")}: create machine "${name}" in cloudspace ${cloudspace_id} from image ${image_id}, ` +
-    `${size_id === undefined ? `${vcpus} vCPU / ${memory_mb} MB` : `size ${size_id}`}, ${disk_size_gb} GB boot disk`,
+    `${size_id === undefined ? `${vcpus ?? "?"} vCPU / ${memory_mb ?? "?"} MB` : `size ${size_id}`}, ${disk_size_gb} GB boot disk`,
   async handler(args, ctx) {
     const sized = args.size_id !== undefined;
     const custom = args.vcpus !== undefined || args.memory_mb !== undefined;
@@ -330,11 +334,9 @@ const createMachineTool = defineTool({
         "ovc_create_machine needs size_id (see ovc_list_sizes), or vcpus and memory_mb, not both. Nothing was sent.",
       );
     }
-    const method = "cloudapi/machines/create";
-    const task = await runTask(
-      ctx,
-      method,
-      {
+    return runCreate(ctx, {
+      method: "cloudapi/machines/create",
+      params: {
         cloudspaceId: args.cloudspace_id,
         name: args.name,
         // Required by the platform even when empty.
@@ -346,29 +348,22 @@ const createMachineTool = defineTool({
         memory: args.memory_mb,
         datadisks: args.data_disks_gb,
       },
-      args.wait ?? true,
-      `Creating machine "${args.name}"`,
-    );
-    if (task.status === "running") return { ...task, summary: STILL_RUNNING };
-    const id = task.result;
-    if (typeof id !== "number") throw unexpectedAnswer(where(method), "a machine id", id);
-    return {
-      task_guid: task.task_guid,
-      status: task.status,
-      machine_id: id,
-      summary: `Machine ${id} created. ovc_get_machine shows its status and IP address.`,
-    };
+      wait: args.wait,
+      label: `Creating machine "${args.name}"`,
+      idKey: "machine_id",
+      summary: (id) => `Machine ${id} created. ovc_get_machine shows its status and IP address.`,
+    });
   },
 });
 
-/** What each action does to the machine, for the confirmation preview. */
+/** Each action as the confirmation preview and the result put it. */
 const ACTIONS = {
-  start: "start",
-  stop: "stop",
-  reboot: "reboot (soft)",
-  reset: "reset (hard reboot)",
-  pause: "pause",
-  resume: "resume",
+  start: ["start", "started"],
+  stop: ["stop", "stopped"],
+  reboot: ["reboot (soft)", "rebooted"],
+  reset: ["reset (hard reboot)", "reset"],
+  pause: ["pause", "paused"],
+  resume: ["resume", "resumed"],
 } as const;
 
 const machineActionTool = defineTool({
@@ -385,7 +380,7 @@ const machineActionTool = defineTool({
   // A reboot or reset is not idempotent: each one interrupts the machine again.
   annotations: { ...DESTRUCTIVE, idempotent: false },
   preview: ({ machine_id, action, force }, { session }) =>
-    `POST ${session.baseUrl}${ovcPath(`cloudapi/machines/${action}`)}: ${ACTIONS[action]} machine ${machine_id}` +
+    `POST ${session.baseUrl}${ovcPath(`cloudapi/machines/${action}`)}: ${ACTIONS[action][0]} machine ${machine_id}` +
     (force ? " (forced)" : ""),
   async handler({ machine_id, action, force }, { session }) {
     if (force !== undefined && action !== "stop")
@@ -393,7 +388,7 @@ const machineActionTool = defineTool({
     await callMethod(session, `cloudapi/machines/${action}`, { machineId: machine_id, force });
     return {
       ok: true,
-      summary: `Machine ${machine_id}: ${action} done. ovc_get_machine shows its status.`,
+      summary: `Machine ${machine_id} ${ACTIONS[action][1]}. ovc_get_machine shows its status.`,
     };
   },
 });
@@ -456,12 +451,10 @@ const createImageTool = defineTool({
   preview: ({ name, url, image_type, boot_type, account_id }, { session }) =>
     `POST ${session.baseUrl}${ovcPath("cloudapi/images/create")}: import image "${name}" (${image_type}, ${boot_type}) from ${url}` +
     (account_id === undefined ? " as a public image" : ` into account ${account_id}`),
-  async handler(args, ctx) {
-    const method = "cloudapi/images/create";
-    const task = await runTask(
-      ctx,
-      method,
-      {
+  handler: (args, ctx) =>
+    runCreate(ctx, {
+      method: "cloudapi/images/create",
+      params: {
         name: args.name,
         url: args.url,
         gid: args.gid,
@@ -472,19 +465,11 @@ const createImageTool = defineTool({
         accountId: args.account_id,
         hotresize: args.hot_resize,
       },
-      args.wait ?? true,
-      `Importing image "${args.name}"`,
-    );
-    if (task.status === "running") return { ...task, summary: STILL_RUNNING };
-    const id = task.result;
-    if (typeof id !== "number") throw unexpectedAnswer(where(method), "an image id", id);
-    return {
-      task_guid: task.task_guid,
-      status: task.status,
-      image_id: id,
-      summary: `Image ${id} is being imported; ovc_list_images lists it once it is ready.`,
-    };
-  },
+      wait: args.wait,
+      label: `Importing image "${args.name}"`,
+      idKey: "image_id",
+      summary: (id) => `Image ${id} is being imported; ovc_list_images lists it once it is ready.`,
+    }),
 });
 
 const listSizesTool = defineTool({
