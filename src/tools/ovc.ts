@@ -259,6 +259,33 @@ const createCloudspaceTool = defineTool({
     }),
 });
 
+/** What the two delete tools delete: the same call with another id, to the recycle bin unless permanently. */
+const DELETIONS = {
+  cloudspace: { method: "cloudapi/cloudspaces/delete", idParam: "cloudspaceId", noun: "Cloudspace" },
+  machine: { method: "cloudapi/machines/delete", idParam: "machineId", noun: "Machine" },
+} as const;
+
+function deletionPreview(baseUrl: string, kind: keyof typeof DELETIONS, id: number, permanently?: boolean) {
+  return (
+    `POST ${baseUrl}${ovcPath(DELETIONS[kind].method)}: delete ${kind} ${id}` +
+    (permanently ? " permanently (no restore)" : " to the recycle bin")
+  );
+}
+
+async function deleteResource(
+  session: ApiSession,
+  kind: keyof typeof DELETIONS,
+  id: number,
+  permanently?: boolean,
+) {
+  const { method, idParam, noun } = DELETIONS[kind];
+  await callMethod(session, method, { [idParam]: id, permanently });
+  return {
+    ok: true,
+    summary: `${noun} ${id} ${permanently ? "destroyed" : "deleted (restorable from the recycle bin)"}.`,
+  };
+}
+
 const deleteCloudspaceTool = defineTool({
   name: "ovc_delete_cloudspace",
   service: "ovc",
@@ -267,15 +294,9 @@ const deleteCloudspaceTool = defineTool({
   input: { cloudspace_id: cloudspaceId, permanently },
   annotations: DESTRUCTIVE,
   preview: ({ cloudspace_id, permanently }, { session }) =>
-    `POST ${session.baseUrl}${ovcPath("cloudapi/cloudspaces/delete")}: delete cloudspace ${cloudspace_id}` +
-    (permanently ? " permanently (no restore)" : " to the recycle bin"),
-  async handler({ cloudspace_id, permanently }, { session }) {
-    await callMethod(session, "cloudapi/cloudspaces/delete", { cloudspaceId: cloudspace_id, permanently });
-    return {
-      ok: true,
-      summary: `Cloudspace ${cloudspace_id} ${permanently ? "destroyed" : "deleted (restorable from the recycle bin)"}.`,
-    };
-  },
+    deletionPreview(session.baseUrl, "cloudspace", cloudspace_id, permanently),
+  handler: ({ cloudspace_id, permanently }, { session }) =>
+    deleteResource(session, "cloudspace", cloudspace_id, permanently),
 });
 
 // ---------------------------------------------------------------- machines
@@ -401,15 +422,9 @@ const deleteMachineTool = defineTool({
   input: { machine_id: machineId, permanently },
   annotations: DESTRUCTIVE,
   preview: ({ machine_id, permanently }, { session }) =>
-    `POST ${session.baseUrl}${ovcPath("cloudapi/machines/delete")}: delete machine ${machine_id}` +
-    (permanently ? " permanently (no restore)" : " to the recycle bin"),
-  async handler({ machine_id, permanently }, { session }) {
-    await callMethod(session, "cloudapi/machines/delete", { machineId: machine_id, permanently });
-    return {
-      ok: true,
-      summary: `Machine ${machine_id} ${permanently ? "destroyed" : "deleted (restorable from the recycle bin)"}.`,
-    };
-  },
+    deletionPreview(session.baseUrl, "machine", machine_id, permanently),
+  handler: ({ machine_id, permanently }, { session }) =>
+    deleteResource(session, "machine", machine_id, permanently),
 });
 
 // ---------------------------------------------------------------- images, sizes, tasks
