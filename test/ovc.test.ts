@@ -228,6 +228,25 @@ describe("ovc transport over a real MCP client", () => {
     expect(last(calls(harness)).json).toEqual({ accountId: 2 });
   });
 
+  it("passes a bare number and true through infra_api_call as the data they are", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "off" } });
+    const created = await harness.call("infra_api_call", {
+      service: "ovc",
+      method: "POST",
+      path: `${CLOUDAPI}/cloudspaces/create`,
+      body: { accountId: 2, location: "nl-ams-1", name: "raw-space", access: "sandbox-admin" },
+    });
+    expect(created.structuredContent).toEqual({ data: 107 });
+    const stopped = await harness.call("infra_api_call", {
+      service: "ovc",
+      method: "POST",
+      path: `${CLOUDAPI}/machines/stop`,
+      body: { machineId: 1002 },
+    });
+    expect(stopped.structuredContent).toEqual({ data: true });
+    expect(last(calls(harness))).toMatchObject({ json: { machineId: 1002 } });
+  });
+
   it("reports the platform's JSON-string errors with status, actor/method and a next step", async () => {
     harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "off" } });
     const unknown = await harness.call("ovc_get_cloudspace", { cloudspace_id: 999 });
@@ -342,6 +361,8 @@ describe("ovc transport over a real MCP client", () => {
       "/restmachine/system/docgenerator/prepareCatalog",
       "/restmachine/cloudapi/machines/listen",
       "/restmachine/cloudapi/machines/list/extra",
+      "/restmachine/cloudapi/machines/getA%2F..%2Fstart",
+      "/restmachine/cloudapi/machines/get.start",
       "/api/machines/list",
     ];
     expect(reads.filter(isReadMethodPath)).toEqual(reads);

@@ -12,7 +12,7 @@ const IYO_ACCESS_TOKEN = "/v1/oauth/access_token";
 const IYO_REFRESH = "/v1/oauth/jwt/refresh";
 /** `system/task/get`: polls an `_async` call (202 while running, `[ok, result]` when done, 404 unknown). */
 export const TASK_GET = "system/task/get";
-/** ItsYou.online keeps a task's result this long after it ends (Redis `tasks.<guid>`). */
+/** OpenvCloud keeps a task's result this long after it ends (Redis `tasks.<guid>`). */
 export const TASK_RESULT_TTL_SECONDS = 600;
 
 /** The path of an actor method such as `cloudapi/cloudspaces/list`. */
@@ -30,9 +30,12 @@ export function ovcRequest(method: string, params: Record<string, unknown> = {})
   return { method: "POST", path: ovcPath(method), json: params };
 }
 
-/** `/restmachine/<app>/<actor>/<method>` split into its parts, or undefined for any other path. */
+/**
+ * `/restmachine/<app>/<actor>/<method>` split into its parts, or undefined for any other path. Names are
+ * Python identifiers upstream; anything else (`%2F`, `..`) could reach another method once decoded.
+ */
 export function actorMethodOf(path: string): { app: string; actor: string; method: string } | undefined {
-  const match = /^\/restmachine\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
+  const match = /^\/restmachine\/(\w+)\/(\w+)\/(\w+)$/.exec(path);
   if (match === null) return undefined;
   return { app: match[1] as string, actor: match[2] as string, method: match[3] as string };
 }
