@@ -402,7 +402,8 @@ describe("ovc long operations (_async tasks)", () => {
 
   it("returns {task_guid, status: running} with wait: false, and ovc_get_task reads 202, then 200 [true, result]", async () => {
     harness = await startHarness();
-    harness.ovc.taskDurationMs = 300;
+    // Long enough that the two reads below certainly see it running, on a slow machine too.
+    harness.ovc.taskDurationMs = 1_000;
     const started = await harness.call("ovc_create_cloudspace", {
       account_id: 2,
       location: "be-gen-1",
@@ -432,7 +433,7 @@ describe("ovc long operations (_async tasks)", () => {
       status: "running",
     });
 
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
     const done = await harness.call("ovc_get_task", { task_guid });
     expect(done.structuredContent).toEqual({ task_guid, status: "succeeded", result: 107 });
   });
