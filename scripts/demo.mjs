@@ -109,6 +109,38 @@ try {
   );
   expect(badFilter.isError, "a bad filter was not an error");
 
+  console.log(`\n${bold("## OpenvCloud private cloud")}`);
+  const locations = await call("ovc_list_locations", { fields: ["locationCode", "gid", "name"] });
+  expect(locations.structuredContent?.items?.length === 2, "no OpenvCloud locations");
+  const space = await call(
+    "ovc_create_cloudspace",
+    { account_id: 1, location: "be-gen-1", name: "demo-space", access: "sandbox-admin" },
+    "an _async task: system/task/get is polled, with a progress notification per poll",
+  );
+  const spaceId = space.structuredContent?.cloudspace_id;
+  expect(
+    space.structuredContent?.status === "succeeded" && typeof spaceId === "number",
+    "cloudspace not created",
+  );
+  const deploying = await call("ovc_get_cloudspace", { cloudspace_id: spaceId }, "it goes on deploying");
+  expect(!deploying.isError, "the new cloudspace cannot be read");
+  const vm = await call(
+    "ovc_create_machine",
+    { cloudspace_id: spaceId, name: "demo-vm", image_id: 1, size_id: 1, disk_size_gb: 10, wait: false },
+    "wait: false hands back the task at once",
+  );
+  const taskGuid = vm.structuredContent?.task_guid;
+  expect(vm.structuredContent?.status === "running", "the machine's task is not running");
+  const task = await call("ovc_get_task", { task_guid: taskGuid });
+  expect(["running", "succeeded"].includes(task.structuredContent?.status), "the task cannot be read");
+  await callConfirmed("ovc_machine_action", { machine_id: 1001, action: "stop" });
+  const occupied = await call(
+    "ovc_list_machines",
+    { cloudspace_id: 999 },
+    "an unknown id: the platform's words, and which tool finds ids",
+  );
+  expect(occupied.isError, "an unknown cloudspace was not an error");
+
   console.log(`\n${bold("## NetProfiler AWS integration")}`);
   await call("netprofiler_get_aws_status");
   await call("netprofiler_list_aws_accounts", { fields: ["acc_id"] });

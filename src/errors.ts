@@ -6,9 +6,10 @@
 export interface UpstreamErrorDetails {
   /** API id as the generic tools name it (a platform name, or `<platform>_<api>` for a second API). */
   service: string;
-  method: string;
+  /** Absent, with `path`, when nothing was sent: a fixed credential known to be expired is refused first. */
+  method?: string;
   /** Path relative to the service's base URL, without the query string. */
-  path: string;
+  path?: string;
   /** HTTP status, absent when no answer came back (network failure, timeout). */
   status?: number;
   /** The upstream's own error code (`AUTH_INVALID_TOKEN`, 3001, ...). */
@@ -96,6 +97,9 @@ export function clip(text: string, limit: number): string {
 export function describeError(error: unknown, scrub: (text: string) => string): string {
   if (error instanceof UpstreamError) {
     const d = error.details;
+    // Nothing was sent, so there is no request or answer to name: what was refused, and what to do.
+    if (d.method === undefined || d.path === undefined)
+      return `${d.service}${error instanceof LoginError ? " login failed" : ""}: ${d.message}.${d.hint ? ` ${d.hint}` : ""}`;
     const answer =
       d.status === undefined
         ? "no answer"

@@ -201,7 +201,10 @@ describe("result shaping", () => {
   });
 
   it("lists operations from the built-in catalogue, filtered", async () => {
-    harness = await startHarness();
+    // One platform left unconfigured, to show that only enabled APIs are offered.
+    harness = await startHarness({
+      env: { OVC_URL: "", OVC_IYO_URL: "", OVC_IYO_CLIENT_ID: "", OVC_IYO_CLIENT_SECRET: "" },
+    });
     const result = await harness.call("infra_list_operations", {
       service: "netprofiler",
       filter: "auth_codes",

@@ -120,7 +120,7 @@ const apiGetTool = defineInfraTool({
   service: "infra",
   title: "Read any upstream path",
   description:
-    "GET any path of an enabled service through its session. Find paths with infra_list_operations.",
+    "Reads any path of an enabled service through its session (GET, or POST where the platform reads by POST). Find paths with infra_list_operations.",
   input: { service: serviceParameter(), path: pathParameter, query: queryParameter },
   inputFor: (apis) => ({ service: serviceParameter(apis), path: pathParameter, query: queryParameter }),
   // `{data}`: any JSON the upstream sent, so the schema declares only that the result is an object.
