@@ -219,6 +219,17 @@ describe("result shaping", () => {
     );
   });
 
+  it("reads through infra_api_call with method GET without asking for confirmation", async () => {
+    harness = await startHarness();
+    const result = await harness.call("infra_api_call", {
+      service: "netprofiler",
+      method: "GET",
+      path: "/api/npm.aws_config/1.0/status",
+    });
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ data: { state: "SYNC_SUCCEEDED" } });
+  });
+
   it("sends any request through infra_api_call after confirmation, with the session's credentials", async () => {
     harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "off" } });
     const result = await harness.call("infra_api_call", {

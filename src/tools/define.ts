@@ -109,6 +109,8 @@ export interface ToolDefinition<
   reveal?: readonly string[];
   /** Hands out a credential: confirmed under the default policy, like a destructive action (TOOLS.md 4). */
   mintsCredentials?: boolean;
+  /** Whether these arguments only read, so that the call needs no confirmation (`infra_api_call` GET). */
+  readsOnly?(args: z.infer<z.ZodObject<Shape>>): boolean;
   /** One line saying what will be done, shown when confirmation is asked. */
   preview?(args: z.infer<z.ZodObject<Shape>>, ctx: Omit<Context, "scope" | "signal" | "progress">): string;
   handler(args: z.infer<z.ZodObject<Shape>> & ListArgs, ctx: Context): Promise<unknown>;

@@ -155,6 +155,8 @@ const apiCallTool = defineInfraTool({
   // `{data}`: any JSON the upstream sent, so the schema declares only that the result is an object.
   output: {},
   annotations: { ...DESTRUCTIVE, idempotent: false },
+  // TOOLS.md section 4: with method GET it is a read, and a read needs no confirmation.
+  readsOnly: ({ method }) => method === "GET",
   preview: ({ service, method, path, body }, { redactor }) =>
     `${service} ${method} ${clip(path, 200)}${body === undefined ? "" : ` with body ${clip(redactor.scrub(JSON.stringify(body)), 500)}`}`,
   async handler({ service, method, path, query, body }, ctx) {

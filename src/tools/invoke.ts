@@ -68,7 +68,8 @@ export async function invokeTool(
   };
   if (session !== undefined) ctx.session = session.bind(scope);
 
-  if (tool.confirm) {
+  // A call that only reads needs no confirmation, whatever the tool can do with other arguments.
+  if (tool.confirm && definition.readsOnly?.(args) !== true) {
     const gate = await confirm(tool, args, token as string | undefined, ctx, deps, call);
     if (gate !== undefined) return gate;
   }
