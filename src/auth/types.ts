@@ -112,6 +112,11 @@ export interface ServiceProfile {
    * POSTs to `list*`/`get*` methods). Throws a ToolInputError for a path that is not a read.
    */
   readRequest?(path: string, query: Record<string, string | number | boolean> | undefined): UpstreamRequest;
+  /**
+   * How `infra_api_call` sends a body on this API, when not as JSON (an API that takes only form fields).
+   * Throws a ToolInputError for a body it cannot carry.
+   */
+  encodeBody?(body: unknown): Pick<UpstreamRequest, "json" | "form">;
   /** A cheap authenticated read, used by `infra_status` with `check`. */
   readonly probe: UpstreamRequest;
   /** The documented operations, for `infra_list_operations` when the instance serves no description. */

@@ -49,10 +49,14 @@ export class LocalSpentTokens implements SpentTokens {
   }
 }
 
-/** What a token says about itself, signed: the tool, a digest of its arguments, when it expires, a nonce. */
+/**
+ * What a token says about itself, signed: the tool, digests of its arguments and of the preview the user was
+ * shown, when it expires, a nonce.
+ */
 interface Claims {
   tool: string;
   args: string;
+  preview: string;
   expiresAt: number;
   nonce: string;
 }
@@ -83,10 +87,15 @@ export class ConfirmationStore {
     this.#spent = options.spent ?? new LocalSpentTokens(this.#now);
   }
 
-  issue(tool: string, args: Record<string, unknown>): { token: string; expiresInSeconds: number } {
+  issue(
+    tool: string,
+    args: Record<string, unknown>,
+    preview = "",
+  ): { token: string; expiresInSeconds: number } {
     const claims: Claims = {
       tool,
       args: digest(args),
+      preview: digest(preview),
       expiresAt: this.#now() + CONFIRMATION_TTL_MS,
       nonce: randomBytes(12).toString("base64url"),
     };
@@ -95,10 +104,16 @@ export class ConfirmationStore {
   }
 
   /**
-   * Spends the token if it was issued for exactly this call. A refusal says which case it is, and a token
-   * presented with another tool or other arguments stays valid for the call it was issued for.
+   * Spends the token if it was issued for exactly this call, and the call's preview (computed again now)
+   * still says what the user confirmed. A refusal says which case it is, and a token presented with another
+   * tool or other arguments stays valid for the call it was issued for.
    */
-  async redeem(token: string, tool: string, args: Record<string, unknown>): Promise<Redemption> {
+  async redeem(
+    token: string,
+    tool: string,
+    args: Record<string, unknown>,
+    preview = "",
+  ): Promise<Redemption> {
     const again = "Call the tool again without confirmation_token to get a new one.";
     const claims = this.#verify(token);
     if (claims === undefined) {
@@ -125,6 +140,13 @@ export class ConfirmationStore {
         reason:
           `The confirmation_token was issued for ${tool} with other arguments; nothing was done. Repeat the call ` +
           "with exactly the arguments it was issued for (the token stays valid for them), or call again without it.",
+      };
+    }
+    if (claims.preview !== digest(preview)) {
+      // What the call would act on has changed (a preview that reads upstream): the user confirmed the old.
+      return {
+        ok: false,
+        reason: `What ${tool} would do has changed since it was confirmed; nothing was done. It would now: ${preview}. ${again}`,
       };
     }
     if (!(await this.#spent.claim(claims.nonce, claims.expiresAt))) {
@@ -160,9 +182,12 @@ export class ConfirmationStore {
   }
 }
 
-/** A digest of the canonical arguments: the token binds them without carrying or storing them. */
-function digest(args: Record<string, unknown>): string {
-  return createHash("sha256").update(canonical(args)).digest("base64url").slice(0, 22);
+/** A digest of the canonical arguments (or a preview): the token binds them without carrying or storing them. */
+function digest(value: Record<string, unknown> | string): string {
+  return createHash("sha256")
+    .update(typeof value === "string" ? value : canonical(value))
+    .digest("base64url")
+    .slice(0, 22);
 }
 
 /** JSON with sorted keys, so `{a, b}` and `{b, a}` are the same arguments. */

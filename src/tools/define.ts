@@ -111,8 +111,15 @@ export interface ToolDefinition<
   mintsCredentials?: boolean;
   /** Whether these arguments only read, so that the call needs no confirmation (`infra_api_call` GET). */
   readsOnly?(args: z.infer<z.ZodObject<Shape>>): boolean;
-  /** One line saying what will be done, shown when confirmation is asked. */
-  preview?(args: z.infer<z.ZodObject<Shape>>, ctx: Omit<Context, "scope" | "signal" | "progress">): string;
+  /**
+   * One line saying what will be done, shown when confirmation is asked. It may read upstream (to name what
+   * a call would act on); it is computed again when a confirmation token is redeemed, and the call acts only
+   * if it still says the same.
+   */
+  preview?(
+    args: z.infer<z.ZodObject<Shape>>,
+    ctx: Omit<Context, "scope" | "signal" | "progress">,
+  ): string | Promise<string>;
   handler(args: z.infer<z.ZodObject<Shape>> & ListArgs, ctx: Context): Promise<unknown>;
 }
 

@@ -28,10 +28,14 @@ export interface PreparedTool {
  */
 export function prepareTools(config: Config, tools: readonly AnyTool[] = allTools): PreparedTool[] {
   const apis = enabledApis(config);
-  return tools
-    .filter((tool) => tool.service === "infra" || config.toolsets.has(tool.service))
-    .filter((tool) => !config.readOnly || tool.annotations.readOnly)
-    .map((tool) => prepare(tool, config, apis));
+  return (
+    tools
+      .filter((tool) => tool.service === "infra" || config.toolsets.has(tool.service))
+      .filter((tool) => !config.readOnly || tool.annotations.readOnly)
+      // A platform's optional API that is not configured takes its tools with it.
+      .filter((tool) => tool.api === undefined || apis.includes(tool.api))
+      .map((tool) => prepare(tool, config, apis))
+  );
 }
 
 function prepare(definition: AnyTool, config: Config, apis: readonly string[]): PreparedTool {

@@ -161,7 +161,8 @@ const apiCallTool = defineInfraTool({
     `${service} ${method} ${clip(path, 200)}${body === undefined ? "" : ` with body ${clip(redactor.scrub(JSON.stringify(body)), 500)}`}`,
   async handler({ service, method, path, query, body }, ctx) {
     const session = sessionFor(service, ctx);
-    const data = await session.request({ method: method as HttpMethod, path, query, json: body }, ctx.scope);
+    const encoded = body === undefined ? {} : (session.profile.encodeBody?.(body) ?? { json: body });
+    const data = await session.request({ method: method as HttpMethod, path, query, ...encoded }, ctx.scope);
     return { data };
   },
 });

@@ -68,14 +68,14 @@ export async function invokeTool(
   };
   if (session !== undefined) ctx.session = session.bind(scope);
 
-  // A call that only reads needs no confirmation, whatever the tool can do with other arguments.
-  if (tool.confirm && definition.readsOnly?.(args) !== true) {
-    const gate = await confirm(tool, args, token as string | undefined, ctx, deps, call);
-    if (gate !== undefined) return gate;
-  }
-
   const started = performance.now();
   try {
+    // Inside the try: a preview may read upstream, and its failure (an unknown id) is the call's answer.
+    // A call that only reads needs no confirmation, whatever the tool can do with other arguments.
+    if (tool.confirm && definition.readsOnly?.(args) !== true) {
+      const gate = await confirm(tool, args, token as string | undefined, ctx, deps, call);
+      if (gate !== undefined) return gate;
+    }
     const data = await definition.handler(args, ctx);
     deps.logger.debug(`${definition.name} ok in ${Math.round(performance.now() - started)} ms`);
     return shapeResult(tool, args, data, deps);
@@ -95,16 +95,16 @@ async function confirm(
   call: CallEnvironment,
 ): Promise<ToolResult | undefined> {
   const name = tool.definition.name;
+  const preview = deps.redactor.scrub(
+    (await tool.definition.preview?.(args, ctx)) ??
+      `${tool.definition.title} with ${JSON.stringify(deps.redactor.value(args))}`,
+  );
   if (token !== undefined) {
-    const redemption = await deps.confirmations.redeem(token, name, args);
+    const redemption = await deps.confirmations.redeem(token, name, args, preview);
     return redemption.ok
       ? undefined
       : errorResult(deps.redactor, redemption.reason, deps.config.maxOutputChars);
   }
-  const preview = deps.redactor.scrub(
-    tool.definition.preview?.(args, ctx) ??
-      `${tool.definition.title} with ${JSON.stringify(deps.redactor.value(args))}`,
-  );
   if (call.elicit) {
     try {
       const answer = await call.elicit(`${tool.definition.title}: ${preview}. Proceed?`);
@@ -118,7 +118,7 @@ async function confirm(
       );
     }
   }
-  const issued = deps.confirmations.issue(name, args);
+  const issued = deps.confirmations.issue(name, args, preview);
   const structured = {
     confirmation_required: true,
     preview,
