@@ -247,11 +247,20 @@ describe("Keycloak password grant", () => {
       emu.confidentialClients = true;
     });
     const missing = await tokenRequest(e, passwordForm());
-    expect(missing.status).toBe(401);
-    expect(missing.body.error).toBe("invalid_client");
+    expect(missing.status).toBe(400);
+    expect(missing.body).toEqual({
+      error: "unauthorized_client",
+      error_description: "Client secret not provided in request",
+    });
     const wrong = await tokenRequest(e, { ...passwordForm(), client_secret: "nope" });
     expect(wrong.status).toBe(401);
-    expect(wrong.body.error).toBe("invalid_client");
+    expect(wrong.body.error).toBe("unauthorized_client");
+    const unknown = await tokenRequest(e, {
+      ...passwordForm("some-other-client"),
+      client_secret: SQUONK_SANDBOX.clientSecret,
+    });
+    expect(unknown.status).toBe(401);
+    expect(unknown.body.error).toBe("invalid_client");
     const good = await tokenRequest(e, { ...passwordForm(), client_secret: SQUONK_SANDBOX.clientSecret });
     expect(good.status).toBe(200);
     expect(e.sandboxEnv().SQUONK2_KEYCLOAK_CLIENT_SECRET).toBe(SQUONK_SANDBOX.clientSecret);

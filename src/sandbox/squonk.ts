@@ -371,10 +371,10 @@ export class SquonkEmulator extends Emulator {
 
   constructor() {
     super();
-    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const { privateKey, publicKey, kid } = realmKeys();
     this.#privateKey = privateKey;
     this.#publicKey = publicKey;
-    this.#kid = createHash("sha256").update(this.#publicKeyDer()).digest("base64url");
+    this.#kid = kid;
     for (const job of seedJobs()) this.#jobs.set(job.id, job);
     for (const project of seedProjects()) this.#projects.set(project.project_id, project);
     for (const unit of seedUnits()) this.#units.set(unit.unit_id, unit);
@@ -504,12 +504,16 @@ export class SquonkEmulator extends Emulator {
     if (clientId !== SQUONK_SANDBOX.dmClientId && clientId !== SQUONK_SANDBOX.asClientId) {
       return kcError(401, "invalid_client", INVALID_CLIENT);
     }
-    // A public client ignores any secret it is sent (stock Keycloak); a confidential one requires it.
+    // A public client ignores any secret it is sent (stock Keycloak); a confidential one requires it. An
+    // unknown client is `invalid_client`, a missing or wrong secret `unauthorized_client` (Keycloak's
+    // ClientIdAndSecretAuthenticator), so that a client can tell the user which setting is wrong.
     if (this.confidentialClients) {
-      const secret = Buffer.from(params.get("client_secret") ?? "");
+      const given = params.get("client_secret");
+      if (given === null) return kcError(400, "unauthorized_client", "Client secret not provided in request");
+      const secret = Buffer.from(given);
       const expected = Buffer.from(SQUONK_SANDBOX.clientSecret);
       if (secret.length !== expected.length || !timingSafeEqual(secret, expected)) {
-        return kcError(401, "invalid_client", INVALID_CLIENT);
+        return kcError(401, "unauthorized_client", INVALID_CLIENT);
       }
     }
     return grantType === "password"
@@ -1454,6 +1458,21 @@ function dmForm(request: RecordedRequest): { form: Record<string, string> } | Em
     415,
     `Unsupported Media Type '${type || "none"}': the Data Manager API takes application/x-www-form-urlencoded or multipart/form-data, not JSON`,
   );
+}
+
+/**
+ * The realm's RS256 key pair, made once per process on first use: a 2048-bit key takes 100-300 ms, and the
+ * test harness starts one emulator per test. Tokens still belong to one emulator: each checks `jti` against
+ * its own record of what it issued.
+ */
+let realmKeyPair: { privateKey: KeyObject; publicKey: KeyObject; kid: string } | undefined;
+function realmKeys(): { privateKey: KeyObject; publicKey: KeyObject; kid: string } {
+  if (realmKeyPair === undefined) {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const der = publicKey.export({ type: "spki", format: "der" });
+    realmKeyPair = { privateKey, publicKey, kid: createHash("sha256").update(der).digest("base64url") };
+  }
+  return realmKeyPair;
 }
 
 function jwtInput(header: Record<string, unknown>, payload: Record<string, unknown>): string {
