@@ -109,6 +109,36 @@ try {
   );
   expect(badFilter.isError, "a bad filter was not an error");
 
+  console.log(`\n${bold("## Squonk2 Data Manager and Account Server")}`);
+  const projects = await call(
+    "squonk_list_projects",
+    { fields: ["project_id", "name"] },
+    "logs in at Keycloak (password grant, form-encoded), then asks the DM",
+  );
+  const project = projects.structuredContent?.items?.[0]?.project_id;
+  expect(typeof project === "string", "no Squonk2 project listed");
+  const spec = { collection: "im-test", job: "event-test", version: "1.0.0", variables: { eventCount: 4 } };
+  const started = await call(
+    "squonk_start_job_instance",
+    { project_id: project, name: "Demo run", ...spec },
+    "a form body, the specification a JSON string inside it",
+  );
+  const instance = started.structuredContent?.instance_id;
+  expect(typeof instance === "string", "the job did not start");
+  const waited = await call(
+    "squonk_wait_for_instance",
+    { instance_id: instance, timeout_seconds: 60 },
+    "polls the instance, reporting its phase as progress",
+  );
+  expect(waited.structuredContent?.succeeded === true, "the job did not complete");
+  const events = await call(
+    "squonk_get_task",
+    { task_id: started.structuredContent?.task_id, event_limit: 3 },
+    "the job's log, a page at a time",
+  );
+  expect(events.structuredContent?.next_event_prior_ordinal === 3, "no next page of events");
+  await call("squonk_list_units", { fields: ["unit_id", "name"] }, "the Account Server, with its own client");
+
   console.log(`\n${bold("## OpenvCloud private cloud")}`);
   const locations = await call("ovc_list_locations", { fields: ["locationCode", "gid", "name"] });
   expect(locations.structuredContent?.items?.length === 2, "no OpenvCloud locations");

@@ -336,8 +336,8 @@ const waitTool = defineTool({
       return {
         finished,
         phase,
-        instance,
         summary: `${name} is still ${phase} after ${timeout_seconds} s; call squonk_wait_for_instance again to keep waiting.`,
+        instance,
       };
     const succeeded = phase === "COMPLETED";
     const task = instance.tasks?.find((t) => t.purpose === "CREATE")?.id;
@@ -345,11 +345,11 @@ const waitTool = defineTool({
       finished,
       succeeded,
       phase,
-      instance,
       summary: succeeded
         ? `${name} completed in ${instance.run_time}. Its outputs are in the project: squonk_list_project_files.`
         : `${name} ended ${phase}${instance.error_message ? `: ${instance.error_message}` : ""}.` +
           (task ? ` Its log: squonk_get_task with task_id ${task}.` : ""),
+      instance,
     };
   },
 });
@@ -491,15 +491,15 @@ const getTaskTool = defineTool({
     // A full page may have more behind it; a short one is all there is, for now if the task still runs.
     if (events.length >= event_limit)
       return {
-        ...task,
         next_event_prior_ordinal: after,
         events_note: `More events may follow: call again with event_prior_ordinal=${after}.`,
+        ...task,
       };
     if (task.done !== true)
       return {
-        ...task,
         next_event_prior_ordinal: after,
         events_note: `The task is still running: later events come with event_prior_ordinal=${after}.`,
+        ...task,
       };
     return task;
   },
