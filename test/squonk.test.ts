@@ -393,6 +393,15 @@ describe("squonk jobs: start, dry run, wait", () => {
     expect(instance.structuredContent).toMatchObject({ name: "Pick 5 & check", phase: "PENDING" });
   });
 
+  it("says which tools find the project and the job when a launch names an unknown project", async () => {
+    const h = await start();
+    const unknown = "project-00000000-0000-4000-8000-000000000000";
+    const result = await h.call("squonk_start_job_instance", { ...launch, project_id: unknown });
+    expect(textOf(result)).toBe(
+      `squonk_dm POST /instance -> 404: Project ${unknown} does not exist. Check project_id with squonk_list_projects, and the job with squonk_list_jobs.`,
+    );
+  });
+
   it("refuses a launch without collection, job or version, or with variables that are not an object, unsent", async () => {
     const h = await start();
     const cases: [Record<string, unknown>, string][] = [

@@ -120,6 +120,8 @@ export const squonkDmProfile: ServiceProfile = {
   // A dry run checks a launch and creates nothing (TOOLS.md section 4).
   isReadOnlyPost: (path) => path === "/instance/dry-run",
   hint(status, _code, request: UpstreamRequest) {
+    if (status === 404 && request.method === "POST")
+      return "Check project_id with squonk_list_projects, and the job with squonk_list_jobs.";
     if (status === 404) {
       const finder = FINDERS.find(([prefix]) => request.path.startsWith(prefix))?.[1];
       return finder === undefined

@@ -23,19 +23,17 @@ export interface PreparedTool {
 }
 
 /**
- * The one filter: toolsets and read-only mode, both derived from the definitions (no second list of names).
- * `infra_*` tools are always on; read-only keeps only tools marked readOnlyHint.
+ * The one filter: toolsets, read-only mode and enabled APIs, all derived from the definitions (no second
+ * list of names). `infra_*` tools are always on; read-only keeps only tools marked readOnlyHint; a tool whose
+ * `api` is not enabled (a platform's optional second API) is left out.
  */
 export function prepareTools(config: Config, tools: readonly AnyTool[] = allTools): PreparedTool[] {
   const apis = enabledApis(config);
-  return (
-    tools
-      .filter((tool) => tool.service === "infra" || config.toolsets.has(tool.service))
-      .filter((tool) => !config.readOnly || tool.annotations.readOnly)
-      // A platform's optional API that is not configured takes its tools with it.
-      .filter((tool) => tool.api === undefined || apis.includes(tool.api))
-      .map((tool) => prepare(tool, config, apis))
-  );
+  return tools
+    .filter((tool) => tool.service === "infra" || config.toolsets.has(tool.service))
+    .filter((tool) => !config.readOnly || tool.annotations.readOnly)
+    .filter((tool) => tool.api === undefined || apis.includes(tool.api))
+    .map((tool) => prepare(tool, config, apis));
 }
 
 function prepare(definition: AnyTool, config: Config, apis: readonly string[]): PreparedTool {

@@ -27,7 +27,7 @@ function id(kind: "project" | "instance" | "task", finder: string) {
   return z
     .string()
     .refine((value) => pattern.test(value), `a ${kind} id such as ${kind}-0a6e2b54-…; ${finder} lists them`)
-    .describe(`${kind[0]?.toUpperCase()}${kind.slice(1)} id (${kind}-…)`);
+    .describe(`The ${kind} id (${kind}-…)`);
 }
 const projectId = id("project", "squonk_list_projects");
 const instanceId = id("instance", "squonk_list_instances");
@@ -138,10 +138,9 @@ const getJobTool = defineTool({
   },
   annotations: READ_ONLY,
   async handler({ job_id, collection, job, version }, { session }) {
-    const byVersion = { collection, job, version };
-    const given = Object.keys(byVersion).filter(
-      (key) => byVersion[key as keyof typeof byVersion] !== undefined,
-    );
+    const given = Object.entries({ collection, job, version })
+      .filter(([, value]) => value !== undefined)
+      .map(([key]) => key);
     if (job_id !== undefined && given.length > 0)
       throw new ToolInputError(
         `squonk_get_job takes job_id or collection + job + version, not both (got job_id and ${given.join(", ")}); nothing was sent.`,
