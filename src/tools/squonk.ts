@@ -418,7 +418,7 @@ const deleteProjectInstancesTool = defineTool({
     const named = instances.map((instance) => describeInstance(instance.id, instance)).join(", ");
     return `DELETE /instance/{id} for the ${instances.length} instance(s) of project ${args.project_id}: ${named}; running jobs are stopped`;
   },
-  async handler(args, { session, scope, signal }) {
+  async handler(args, { session, scope, signal, redactor }) {
     const instances = shownForDeletion.get(args) ?? (await projectInstances(session, args.project_id));
     const outcomes: Record<string, unknown>[] = [];
     for (const instance of instances) {
@@ -436,7 +436,7 @@ const deleteProjectInstancesTool = defineTool({
         outcomes.push({ ...outcome, ok: true });
       } catch (error) {
         // One instance's refusal (another owner's, already gone) does not stop the others.
-        outcomes.push({ ...outcome, ok: false, error: describeError(error) });
+        outcomes.push({ ...outcome, ok: false, error: describeError(error, (text) => redactor.scrub(text)) });
       }
     }
     const deleted = outcomes.filter((outcome) => outcome.ok).length;
