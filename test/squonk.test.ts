@@ -767,6 +767,18 @@ describe("squonk configuration", () => {
     ]);
   });
 
+  it("names the real variable for one carried over from the Python client's environments file", () => {
+    const config = loadConfig({
+      ...full,
+      SQUONK2_KEYCLOAK_HOSTNAME: "squonk.example.com",
+      SQUONK2_USER: "j",
+    });
+    expect(config.warnings).toEqual([
+      "SQUONK2_KEYCLOAK_HOSTNAME is not a variable infra-mcp reads; did you mean SQUONK2_KEYCLOAK_URL?",
+      "SQUONK2_USER is not a variable infra-mcp reads; did you mean SQUONK2_USERNAME?",
+    ]);
+  });
+
   it("needs SQUONK2_KEYCLOAK_AS_CLIENT_ID with SQUONK2_ASAPI_URL, and the other way round", () => {
     expect(problems({ ...full, SQUONK2_ASAPI_URL: "https://squonk.example.com/account-server-api" })).toEqual(
       [

@@ -172,16 +172,35 @@ export interface SquonkSettings {
   password: string;
 }
 
+// Aliases: names people carry over from the Python client's environments file (`keycloak-hostname`,
+// `dm-hostname`, ...) or guess, so that a misspelt setting is named with the real one.
 const VARIABLES = [
-  { name: "SQUONK2_DMAPI_URL", example: "https://squonk.example.com/data-manager-api" },
-  { name: "SQUONK2_ASAPI_URL", example: "https://squonk.example.com/account-server-api" },
-  { name: "SQUONK2_KEYCLOAK_URL", example: "https://squonk.example.com/auth" },
+  {
+    name: "SQUONK2_DMAPI_URL",
+    example: "https://squonk.example.com/data-manager-api",
+    aliases: ["SQUONK2_DM_URL", "SQUONK2_DM_HOSTNAME"],
+  },
+  {
+    name: "SQUONK2_ASAPI_URL",
+    example: "https://squonk.example.com/account-server-api",
+    aliases: ["SQUONK2_AS_URL", "SQUONK2_AS_HOSTNAME"],
+  },
+  {
+    name: "SQUONK2_KEYCLOAK_URL",
+    example: "https://squonk.example.com/auth",
+    aliases: ["SQUONK2_KEYCLOAK_HOSTNAME", "SQUONK2_KEYCLOAK_HOST"],
+  },
   { name: "SQUONK2_KEYCLOAK_REALM", example: "squonk" },
   { name: "SQUONK2_KEYCLOAK_DM_CLIENT_ID", example: "data-manager-api" },
   { name: "SQUONK2_KEYCLOAK_AS_CLIENT_ID", example: "account-server-api" },
-  { name: "SQUONK2_KEYCLOAK_CLIENT_SECRET", example: "<client secret>", secret: true },
-  { name: "SQUONK2_USERNAME", example: "jane" },
-  { name: "SQUONK2_PASSWORD", example: "<password>", secret: true },
+  {
+    name: "SQUONK2_KEYCLOAK_CLIENT_SECRET",
+    example: "<client secret>",
+    secret: true,
+    aliases: ["SQUONK2_CLIENT_SECRET"],
+  },
+  { name: "SQUONK2_USERNAME", example: "jane", aliases: ["SQUONK2_USER", "SQUONK2_DMAPI_USERNAME"] },
+  { name: "SQUONK2_PASSWORD", example: "<password>", secret: true, aliases: ["SQUONK2_DMAPI_PASSWORD"] },
 ] as const;
 
 type VariableName = (typeof VARIABLES)[number]["name"];
