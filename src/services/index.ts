@@ -10,7 +10,13 @@ import { squonkPlatform } from "./squonk.js";
 import { ssmcmPlatform } from "./ssmcm.js";
 
 /** The registry: one line per platform, in the order tools are listed. Everything else reads it. */
-export const PLATFORMS = [ssmcmPlatform, dciPlatform, squonkPlatform, ovcPlatform, netprofilerPlatform] as const;
+export const PLATFORMS = [
+  ssmcmPlatform,
+  dciPlatform,
+  squonkPlatform,
+  ovcPlatform,
+  netprofilerPlatform,
+] as const;
 
 /** A registry entry with its settings type erased, as the core handles every platform alike. */
 const registry: readonly Platform[] = PLATFORMS;
