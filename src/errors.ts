@@ -76,6 +76,14 @@ export class CancelledError extends Error {
   override name = "CancelledError";
 }
 
+/** Why a call's signal was aborted when its time budget ran out (as opposed to the client cancelling). */
+export class DeadlineExceeded extends Error {
+  override name = "DeadlineExceeded";
+  constructor() {
+    super("the call's time budget ran out");
+  }
+}
+
 /** A tool refused its input (beyond what the schema can express). */
 export class ToolInputError extends Error {
   override name = "ToolInputError";

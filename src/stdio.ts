@@ -1,7 +1,25 @@
 import type { Readable, Writable } from "node:stream";
 import { STDIO_DEFAULT_MAX_BUFFER_SIZE, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+
+/**
+ * The message, if it is JSON-RPC 2.0 in shape: a request or notification (a method), or a response (an id
+ * with a result or an error). The protocol layer checks each request's own parameters against its method's
+ * schema, so a full schema parse here would only do that work twice on every message.
+ */
+function jsonRpcMessage(value: unknown): JSONRPCMessage {
+  const message = value as Record<string, unknown> | null;
+  const shaped =
+    message !== null &&
+    typeof message === "object" &&
+    message.jsonrpc === "2.0" &&
+    (typeof message.method === "string" ||
+      ((typeof message.id === "string" || typeof message.id === "number") &&
+        ("result" in message || "error" in message)));
+  if (!shaped) throw new Error("not a JSON-RPC 2.0 request, notification or response");
+  return message as unknown as JSONRPCMessage;
+}
 
 /** JSON-RPC's codes for a body that is not JSON, and for a request the server will not read. */
 const PARSE_ERROR = -32700;
@@ -112,7 +130,7 @@ export class StdioTransport implements Transport {
     if (line.trim() === "") return;
     let message: JSONRPCMessage;
     try {
-      message = JSONRPCMessageSchema.parse(JSON.parse(line));
+      message = jsonRpcMessage(JSON.parse(line));
     } catch (error) {
       this.#warn(
         `infra-mcp: a message on stdin is not JSON-RPC (${(error as Error).message.split("\n")[0]}); answered with a parse error.`,

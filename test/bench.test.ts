@@ -27,6 +27,9 @@ const FIGURES = [
   "perCallHttpP99Ms",
   "perCallFloorP50Ms",
   "perCallToolP50Ratio",
+  "serverCpuRatio",
+  "kyOwnCpuUs",
+  "floodPeakRssRatio",
   "perCallHttpP50Ratio",
   "throughputToolPerS",
   "throughputFetchPerS",
@@ -55,7 +58,16 @@ const FIGURES = [
   "resultTextRatio",
 ];
 
-const TARGETS = ["perCallP50", "throughput", "coldStart", "peakRss", "bytesPerTool", "logins", "resultBytes"];
+const TARGETS = [
+  "perCallP50",
+  "throughput",
+  "serverCpu",
+  "coldStart",
+  "peakRss",
+  "bytesPerTool",
+  "logins",
+  "resultBytes",
+];
 
 describe("npm run bench", () => {
   it("produces every figure with tiny counts, into the file given by --out", async () => {

@@ -3,6 +3,7 @@ import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderToolTable, TABLE_END, TABLE_START } from "../src/tools/docs.js";
 import { allTools } from "../src/tools/index.js";
+import { computeSchemas } from "../src/tools/schemas.js";
 import { type Harness, startHarness } from "./helpers.js";
 
 let harness: Harness;
@@ -83,6 +84,18 @@ describe("tool inventory", () => {
         `__snapshots__/tools/${tool.name}.json`,
       );
     }
+  });
+
+  it("serves from the build's schema cache exactly what the definitions say", () => {
+    // npm test builds first; the built server reads these instead of converting every schema at start-up.
+    const cache = JSON.parse(
+      readFileSync(new URL("../dist/tools/schemas.json", import.meta.url), "utf8"),
+    ) as {
+      tools: Record<string, unknown>;
+    };
+    const cacheable = allTools.filter((tool) => tool.inputFor === undefined);
+    expect(Object.keys(cache.tools).sort()).toEqual(cacheable.map((tool) => tool.name).sort());
+    for (const tool of cacheable) expect(cache.tools[tool.name], tool.name).toEqual(computeSchemas(tool));
   });
 
   it("the README's tool table is generated from the definitions (run npm run docs)", () => {

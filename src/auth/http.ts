@@ -22,8 +22,8 @@ export function createHttpFetch(tls: TlsConfig, maxResponseBytes: number): Fetch
     ...(tls.ca !== undefined && !tls.insecure ? { ca: [...rootCertificates, tls.ca] } : {}),
   });
   return async (input: Request): Promise<Response> => {
-    const url = new URL(input.url);
-    const secure = url.protocol === "https:";
+    const url = input.url;
+    const secure = url.startsWith("https:");
     const body = input.body === null ? undefined : Buffer.from(await input.arrayBuffer());
     const headers: Record<string, string> = {};
     for (const [name, value] of input.headers) headers[name] = value;
@@ -34,14 +34,15 @@ export function createHttpFetch(tls: TlsConfig, maxResponseBytes: number): Fetch
         { method: input.method, headers, agent: secure ? httpsAgent : httpAgent, signal: input.signal },
         (response) => {
           collect(response, maxResponseBytes).then((bytes) => {
-            const status = response.statusCode ?? 502;
-            resolve(
-              new Response(NULL_BODY.has(status) ? null : bytes, {
-                status,
-                statusText: response.statusMessage ?? "",
-                headers: responseHeaders(response),
-              }),
-            );
+            // The body travels beside the Response, not in it: a Response body is a web stream, built and
+            // read back for every call, and only status and headers are what ky looks at.
+            const answer = new Response(null, {
+              status: response.statusCode ?? 502,
+              statusText: response.statusMessage ?? "",
+              headers: responseHeaders(response),
+            });
+            if (!NULL_BODY.has(answer.status) && bytes.length > 0) bodies.set(answer, bytes);
+            resolve(answer);
           }, reject);
         },
       );
@@ -53,6 +54,9 @@ export function createHttpFetch(tls: TlsConfig, maxResponseBytes: number): Fetch
     });
   };
 }
+
+/** The bytes of each Response this fetch made, read once by `readBody`. */
+const bodies = new WeakMap<Response, Buffer>();
 
 /** An upstream body larger than INFRA_MCP_MAX_RESPONSE_BYTES: the read was stopped there. */
 export class ResponseTooLargeError extends Error {
@@ -129,7 +133,8 @@ export function parseRetryAfter(headers: Headers): number | undefined {
 
 /** The body as JSON when it is JSON (announced or evidently), as text otherwise, undefined when empty. */
 export async function readBody(response: Response): Promise<unknown> {
-  const text = await response.text();
+  const bytes = bodies.get(response);
+  const text = bytes !== undefined ? bytes.toString("utf8") : await response.text();
   if (text === "") return undefined;
   const type = response.headers.get("content-type") ?? "";
   if (type.includes("json") || /^\s*[[{"]/.test(text)) {

@@ -2,6 +2,7 @@ import type { KyInstance, Options as KyOptions } from "ky";
 import type { TlsConfig } from "../config.js";
 import {
   CancelledError,
+  DeadlineExceeded,
   describeBody,
   describeError,
   LoginError,
@@ -176,8 +177,12 @@ export class Session {
       scope.deadline ?? Number.POSITIVE_INFINITY,
       this.#now() + this.#options.timeoutMs,
     );
+    // The call's signal ends at the call's deadline (DeadlineExceeded): a request whose own deadline is that
+    // one needs no timer of its own, which is the common case (one budget, one request).
+    const ownTimer = scope.signal === undefined || deadline < (scope.deadline ?? Number.POSITIVE_INFINITY);
+    const send = { deadline, callSignal: scope.signal, ownTimer };
     let credential = await this.#currentCredential(scope.signal);
-    let response = await this.#send(request, url, deadline, credential, scope.signal);
+    let response = await this.#send(request, url, send, credential);
     let outcome = this.profile.interpret(response);
     if (!outcome.ok && outcome.authExpired) {
       this.#forget(credential);
@@ -195,7 +200,7 @@ export class Session {
       }
       this.#options.logger.info(`${this.api}: credentials expired upstream; logging in again`);
       credential = await this.#currentCredential(scope.signal, credential);
-      response = await this.#send(request, url, deadline, credential, scope.signal);
+      response = await this.#send(request, url, send, credential);
       outcome = this.profile.interpret(response);
     }
     const held = this.#credential;
@@ -327,7 +332,12 @@ export class Session {
     const context: LoginContext = {
       // A login is shared by every waiting caller, so no single caller's signal may cancel it.
       send: (request) =>
-        this.#send(request, this.#url(request), this.#now() + this.#options.timeoutMs, undefined, undefined),
+        this.#send(
+          request,
+          this.#url(request),
+          { deadline: this.#now() + this.#options.timeoutMs, callSignal: undefined, ownTimer: true },
+          undefined,
+        ),
       fail: (request, response, hint) => {
         const outcome = this.profile.interpret(response);
         const message = outcome.ok ? `unexpected answer ${describeBody(response.body)}` : outcome.message;
@@ -357,13 +367,18 @@ export class Session {
   async #send(
     request: UpstreamRequest,
     url: string,
-    deadline: number,
+    {
+      deadline,
+      callSignal,
+      ownTimer,
+    }: { deadline: number; callSignal: AbortSignal | undefined; ownTimer: boolean },
     credential: Credential | undefined,
-    callSignal: AbortSignal | undefined,
   ): Promise<RawResponse> {
-    const remaining = deadline - this.#now();
-    const timeoutSignal = AbortSignal.timeout(Math.max(1, remaining));
-    const signal = callSignal ? AbortSignal.any([callSignal, timeoutSignal]) : timeoutSignal;
+    const timeoutSignal = ownTimer ? AbortSignal.timeout(Math.max(1, deadline - this.#now())) : undefined;
+    const signal =
+      callSignal && timeoutSignal
+        ? AbortSignal.any([callSignal, timeoutSignal])
+        : (timeoutSignal ?? callSignal);
     let retries = 0;
     let lastTransient: number | undefined;
     const read = this.#isRead(request);
@@ -432,9 +447,9 @@ export class Session {
             hint: "Ask for less: a smaller limit, fields=[...], or a filter; or raise INFRA_MCP_MAX_RESPONSE_BYTES if this answer is expected to be large.",
           }),
         );
-      } else if (callSignal?.aborted) {
+      } else if (callSignal?.aborted && !(callSignal.reason instanceof DeadlineExceeded)) {
         throw new CancelledError(`Cancelled: ${this.api} ${request.method} ${request.path} was abandoned.`);
-      } else if (timeoutSignal.aborted) {
+      } else if (timeoutSignal?.aborted || callSignal?.aborted) {
         const status = lastTransient;
         const exhausted = status !== undefined ? this.profile.exhaustedHint?.(status) : undefined;
         throw this.#recordError(
@@ -533,12 +548,18 @@ function networkError(
   );
 }
 
-/** Waits for a shared promise, but lets one caller walk away when its own request is cancelled. */
+/** Waits for a shared promise, but lets one caller walk away when its own call ends (cancelled, out of time). */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(new CancelledError("Cancelled before the login finished."));
+  const walkAway = () =>
+    new CancelledError(
+      signal.reason instanceof DeadlineExceeded
+        ? "The call's time budget (INFRA_MCP_TIMEOUT_MS) ran out before the login finished."
+        : "Cancelled before the login finished.",
+    );
+  if (signal.aborted) return Promise.reject(walkAway());
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new CancelledError("Cancelled before the login finished."));
+    const onAbort = () => reject(walkAway());
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(
       (value) => {

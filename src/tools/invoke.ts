@@ -1,6 +1,6 @@
 import type { ApiSession, Session } from "../auth/session.js";
 import type { Config } from "../config.js";
-import { clip, describeError } from "../errors.js";
+import { clip, DeadlineExceeded, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ConfirmationStore } from "../safety/confirm.js";
 import type { Redactor } from "../safety/redact.js";
@@ -54,15 +54,17 @@ export async function invokeTool(
   const { confirmation_token: token, ...args } = parsed.data as Record<string, unknown>;
   // A platform tool gets its own API's session; an infra tool picks sessions by name.
   const session = deps.sessions.get(definition.api ?? definition.service);
-  // One budget for the whole call: every request it makes, and every wait, fits inside it.
+  // One budget for the whole call: every request it makes, and every wait, fits inside it. One signal
+  // carries both ends of the call (the client's cancellation, the deadline) to every request it makes.
   const budgetMs = definition.budgetMs?.(args, deps.config) ?? deps.config.timeoutMs;
-  const scope = { signal: call.signal, deadline: Date.now() + budgetMs };
+  const lifetime = callLifetime(call.signal, budgetMs);
+  const scope = { signal: lifetime.signal, deadline: Date.now() + budgetMs };
   const ctx: CallContext & { session?: ApiSession } = {
     sessions: deps.sessions,
     scope,
     config: deps.config,
     redactor: deps.redactor,
-    signal: call.signal,
+    signal: lifetime.signal,
     progress: call.progress,
     log: deps.logger,
   };
@@ -77,13 +79,36 @@ export async function invokeTool(
       if (gate !== undefined) return gate;
     }
     const data = await definition.handler(args, ctx);
-    deps.logger.debug(`${definition.name} ok in ${Math.round(performance.now() - started)} ms`);
+    if (deps.logger.enabled("debug")) {
+      deps.logger.debug(`${definition.name} ok in ${Math.round(performance.now() - started)} ms`);
+    }
     return shapeResult(tool, args, data, deps);
   } catch (error) {
     const text = describeError(error, (part) => deps.redactor.scrub(part));
     deps.logger.info(`${definition.name} failed: ${text}`);
     return errorResult(deps.redactor, text, deps.config.maxOutputChars);
+  } finally {
+    lifetime.end();
   }
+}
+
+/**
+ * A signal that aborts when the client cancels the call or when its budget runs out (with DeadlineExceeded
+ * as the reason): one controller, one timer and one listener per call, shared by every request it makes.
+ */
+function callLifetime(clientSignal: AbortSignal, budgetMs: number): { signal: AbortSignal; end(): void } {
+  const controller = new AbortController();
+  const onCancel = () => controller.abort(clientSignal.reason);
+  const timer = setTimeout(() => controller.abort(new DeadlineExceeded()), budgetMs);
+  if (clientSignal.aborted) onCancel();
+  else clientSignal.addEventListener("abort", onCancel, { once: true });
+  return {
+    signal: controller.signal,
+    end: () => {
+      clearTimeout(timer);
+      clientSignal.removeEventListener("abort", onCancel);
+    },
+  };
 }
 
 async function confirm(
