@@ -223,6 +223,8 @@ describe("ovc transport over a real MCP client", () => {
     expect(data.accounts).toEqual([{ login: "cloudscalers", password: "[redacted]" }]);
     const cloudspace = await harness.call("ovc_get_cloudspace", { cloudspace_id: 103 });
     expect(cloudspace.structuredContent).toMatchObject({ id: 103, status: "DEPLOYED", type: "vgw" });
+    // The cloudspace's router secret is masked by its name, as every field that holds a secret is.
+    expect((cloudspace.structuredContent as { secret: string }).secret).toBe("[redacted]");
     const account = await harness.call("ovc_get_account", { account_id: 2 });
     expect(account.structuredContent).toMatchObject({ id: 2, resourceLimits: { CU_I: 4 } });
     expect(last(calls(harness)).json).toEqual({ accountId: 2 });
