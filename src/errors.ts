@@ -19,6 +19,8 @@ export interface UpstreamErrorDetails {
   hint?: string;
   /** How many times the request was retried before this answer. */
   retries?: number;
+  /** The call's time budget ran out before an answer came: a wait may end with what it last saw. */
+  outOfTime?: boolean;
 }
 
 /** The upstream answered with an error, or could not be reached. */

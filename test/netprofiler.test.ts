@@ -172,6 +172,22 @@ describe("netprofiler tools over a real MCP client (OAuth access code)", () => {
     expect(elapsed).toBeLessThan(1_300);
   });
 
+  it("reports a requested sync as running when the budget ends during a status read, never as a failure", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_TIMEOUT_MS: "1000" } });
+    await harness.call("netprofiler_get_aws_status");
+    harness.netprofiler.syncDurationMs = 60_000;
+    // The sync starts; every status read then takes longer than the call has left.
+    harness.netprofiler.delayNext(1, 600, { methods: ["POST"] });
+    harness.netprofiler.delayNext(5, 2_000, { methods: ["GET"] });
+    const result = await harness.call("netprofiler_sync_aws_accounts");
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({
+      ok: true,
+      finished: false,
+      status: { state: "SYNC_INITIALIZING" },
+    });
+  });
+
   it("sets the sync status with a JSON body", async () => {
     harness = await startHarness();
     const result = await harness.call("netprofiler_set_aws_sync", { status: "DISABLED" });

@@ -457,6 +457,7 @@ export class Session {
             ...this.#where(request),
             status,
             retries,
+            outOfTime: true,
             message:
               status === undefined
                 ? `no answer within ${this.#options.timeoutMs} ms`

@@ -163,6 +163,8 @@ const syncTool = defineTool({
           path: `${NETPROFILER_AWS_BASE}/status`,
         })) as SyncStatus,
       done: (status) => status.state !== "SYNC_INITIALIZING",
+      // The sync was requested: it is initializing, as far as anyone can say.
+      unread: { state: "SYNC_INITIALIZING" },
       describe: (status) => `AWS sync: ${status.state ?? "unknown state"}`,
       deadline: scope.deadline,
       signal,

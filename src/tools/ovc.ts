@@ -112,6 +112,8 @@ async function runCreate(ctx: ToolContext, creation: Creation): Promise<Record<s
   const { value } = await pollUntil<TaskState>({
     read: () => readTask(ctx.session, guid),
     done: (task) => !task.running,
+    // The task was accepted: it runs, as far as anyone can say.
+    unread: { running: true },
     describe: (task) => `${label}: ${task.running ? "running" : task.ok ? "succeeded" : "failed"}`,
     deadline: ctx.scope.deadline,
     signal: ctx.signal,

@@ -1,4 +1,4 @@
-import { CancelledError } from "../errors.js";
+import { CancelledError, UpstreamError } from "../errors.js";
 import type { ToolContext } from "./define.js";
 
 export interface PollOptions<T> {
@@ -12,6 +12,11 @@ export interface PollOptions<T> {
   deadline: number;
   signal: AbortSignal;
   progress: ToolContext["progress"];
+  /**
+   * The state to report if the deadline cuts off even the first read, when the tool knows it (a task it
+   * has just started is running): an action that happened is never reported as a failure.
+   */
+  unread?: T;
   /** First pause between reads; it grows by half each time, up to `maxIntervalMs`. */
   intervalMs?: number;
   maxIntervalMs?: number;
@@ -25,8 +30,20 @@ export async function pollUntil<T>(options: PollOptions<T>): Promise<{ value: T;
   const { deadline } = options;
   let interval = options.intervalMs ?? 250;
   const maxInterval = options.maxIntervalMs ?? 2_000;
+  let last: T | undefined;
   for (let reads = 1; ; reads += 1) {
-    const value = await options.read();
+    let value: T;
+    try {
+      value = await options.read();
+    } catch (error) {
+      // A read cut off by the call's deadline ends the wait with the state seen last, not with an error.
+      if (error instanceof UpstreamError && error.details.outOfTime) {
+        if (reads > 1) return { value: last as T, finished: false };
+        if ("unread" in options) return { value: options.unread as T, finished: false };
+      }
+      throw error;
+    }
+    last = value;
     const finished = options.done(value);
     await options.progress(reads, undefined, options.describe(value));
     if (finished || Date.now() + interval >= deadline) return { value, finished };
