@@ -135,6 +135,30 @@ describe("dci tools over a real MCP client (email and password)", () => {
     );
   });
 
+  it("lists what a client needs of a server as dci_get_server's output schema, all optional, and its results conform", async () => {
+    harness = await startHarness();
+    const { tools } = await harness.client.listTools();
+    const schema = tools.find((tool) => tool.name === "dci_get_server")?.outputSchema;
+    expect(schema?.properties).toMatchObject({
+      id: { type: "integer" },
+      name: { type: "string" },
+      state: { type: "string" },
+      power_status: { type: "string" },
+      operation: {
+        anyOf: [{ type: "object", properties: { status: { type: "string" } } }, { type: "null" }],
+      },
+    });
+    // A get may come back shortened to the output budget: nothing can be required of it.
+    expect(schema?.required).toBeUndefined();
+    // The SDK client checks structuredContent against the listed schema (it throws on a mismatch): a spare
+    // server, with no owner, address or OS, must pass as well as one in use.
+    for (const server_id of [3, 10]) {
+      const result = await harness.call("dci_get_server", { server_id });
+      expect(result.isError, `server ${server_id}`).toBeFalsy();
+      expect(result.structuredContent).toMatchObject({ id: server_id, operation: { status: "complete" } });
+    }
+  });
+
   it("powers a server off only after confirmation, with POST {} to power_off", async () => {
     harness = await startHarness();
     harness.dci.operationDurationMs = 0;

@@ -72,6 +72,35 @@ describe("tool inventory", () => {
     }
   });
 
+  it("tool schemas are portable: one type per schema, and none that accepts anything", () => {
+    // What the MCP Inspector's --strict check reports as warnings (CI runs it too, on Node 22): a client
+    // that maps schemas onto a single-type dialect rejects `type: [...]`, and `{}` documents nothing.
+    const constraining = ["type", "enum", "const", "anyOf", "oneOf", "allOf", "not", "$ref"];
+    const problems: string[] = [];
+    const walk = (schema: unknown, path: string): void => {
+      if (schema === null || typeof schema !== "object") return;
+      const node = schema as Record<string, unknown>;
+      if (Array.isArray(node.type)) problems.push(`${path}: type is an array`);
+      if (!constraining.some((keyword) => keyword in node)) problems.push(`${path}: constrains nothing`);
+      for (const [name, child] of Object.entries((node.properties ?? {}) as Record<string, unknown>)) {
+        walk(child, `${path}.${name}`);
+      }
+      for (const key of ["items", "additionalProperties", "not"]) {
+        if (typeof node[key] === "object") walk(node[key], `${path}.${key}`);
+      }
+      for (const key of ["anyOf", "oneOf", "allOf"]) {
+        for (const [index, child] of ((node[key] ?? []) as unknown[]).entries()) {
+          walk(child, `${path}.${key}[${index}]`);
+        }
+      }
+    };
+    for (const tool of tools) {
+      walk(tool.inputSchema, `${tool.name}.inputSchema`);
+      if (tool.outputSchema) walk(tool.outputSchema, `${tool.name}.outputSchema`);
+    }
+    expect(problems).toEqual([]);
+  });
+
   it("keeps tools/list compact", () => {
     const bytes = JSON.stringify({ tools }).length;
     // A regression guard, not the bench target: see `npm run bench` for the per-tool figures.

@@ -74,6 +74,16 @@ const getServerTool = defineTool({
   description:
     "One server in full: state, power_status, ip, os_template, hardware_info, and operation (the last one's status).",
   input: { server_id: serverId },
+  // What a client acts on: which server, whether it is in use, its power, and how its last operation
+  // went (dci_power_server sends callers here). The rest of the object passes through undeclared.
+  output: {
+    id: z.number().int(),
+    name: z.string(),
+    state: z.string(),
+    power_status: z.string(),
+    // A server that never ran an operation may have none (a brand-new one).
+    operation: z.object({ status: z.string().optional() }).nullable(),
+  },
   annotations: READ_ONLY,
   async handler({ server_id }, { session }) {
     return session.request({ method: "GET", path: `${DCI_BASE}/server/${server_id}` });
