@@ -175,8 +175,24 @@ export interface LoadOptions {
   platforms?: readonly Platform[];
 }
 
+/**
+ * A setting an MCP bundle host left unfilled. Claude Desktop passes an optional `user_config` field the user
+ * left empty as the placeholder text itself (`${user_config.dci_url}`), not as an empty string.
+ */
+const UNFILLED_BUNDLE_FIELD = /^\$\{user_config\.[^}]*\}$/;
+
+/** The environment without the fields a bundle host left unfilled: they are unset, not values. */
+function withoutUnfilledFields(env: Env): Env {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([, value]) => value === undefined || !UNFILLED_BUNDLE_FIELD.test(value.trim()),
+    ),
+  );
+}
+
 /** Builds the configuration or throws a ConfigError listing every problem. */
-export function loadConfig(env: Env, flags: ConfigFlags = {}, options: LoadOptions = {}): Config {
+export function loadConfig(given: Env, flags: ConfigFlags = {}, options: LoadOptions = {}): Config {
+  const env = withoutUnfilledFields(given);
   const readText = options.readFile ?? ((path: string) => readFileSync(path, "utf8"));
   const platforms = options.platforms ?? PLATFORMS;
   const r = new ConfigReader(env);

@@ -56,6 +56,26 @@ describe("configuration", () => {
     expect(configSecrets(config)).toEqual(expect.arrayContaining(["s3cr3t-value", "pw-123456"]));
   });
 
+  it("treats a field an MCP bundle host left as its user_config placeholder as unset", () => {
+    // Claude Desktop passes an optional setting the user left empty as the placeholder text itself.
+    const blank = (name: string) => `\${user_config.${name.toLowerCase()}}`;
+    const config = loadConfig({
+      ...NP,
+      NETPROFILER_USERNAME: blank("NETPROFILER_USERNAME"),
+      NETPROFILER_PASSWORD: blank("NETPROFILER_PASSWORD"),
+      NETPROFILER_TLS_INSECURE: blank("NETPROFILER_TLS_INSECURE"),
+      DCI_URL: blank("DCI_URL"),
+      DCI_EMAIL: blank("DCI_EMAIL"),
+      INFRA_MCP_READ_ONLY: blank("INFRA_MCP_READ_ONLY"),
+      INFRA_MCP_SECRET_AWS: blank("INFRA_MCP_SECRET_AWS"),
+    });
+    expect([...config.toolsets]).toEqual(["netprofiler"]);
+    expect(config.platforms.get("netprofiler")?.tls).toEqual({ insecure: false });
+    expect(config.readOnly).toBe(false);
+    expect(config.secrets.size).toBe(0);
+    expect(config.warnings).toEqual([]);
+  });
+
   it("collects every problem, naming the variable, with an example", () => {
     try {
       loadConfig({

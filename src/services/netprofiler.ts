@@ -133,14 +133,20 @@ function readNetprofiler(r: ConfigReader): NetprofilerSettings | undefined {
 export const netprofilerPlatform = definePlatform({
   name: "netprofiler",
   title: "Riverbed NetProfiler AWS integration",
+  product: "Riverbed NetProfiler",
   prefix: "NETPROFILER",
   urlVariable: "NETPROFILER_URL",
   variables: [
-    { name: "NETPROFILER_URL", example: "https://netprofiler.example.com" },
+    {
+      name: "NETPROFILER_URL",
+      example: "https://netprofiler.example.com",
+      description: "Address of the NetProfiler appliance.",
+    },
     {
       name: "NETPROFILER_ACCESS_CODE",
       example: "<code from the OAuth Access page>",
       secret: true,
+      description: "An OAuth access code, from NetProfiler's OAuth Access page.",
       aliases: [
         "NETPROFILER_TOKEN",
         "NETPROFILER_OAUTH_TOKEN",
@@ -148,9 +154,24 @@ export const netprofilerPlatform = definePlatform({
         "NETPROFILER_ACCESS_TOKEN",
       ],
     },
-    { name: "NETPROFILER_USERNAME", example: "admin", aliases: ["NETPROFILER_USER", "NETPROFILER_LOGIN"] },
-    { name: "NETPROFILER_PASSWORD", example: "<password>", secret: true },
-    { name: "NETPROFILER_AUTH", example: "basic" },
+    {
+      name: "NETPROFILER_USERNAME",
+      example: "admin",
+      aliases: ["NETPROFILER_USER", "NETPROFILER_LOGIN"],
+      description: "User to log in as, with NETPROFILER_PASSWORD, instead of an access code.",
+    },
+    {
+      name: "NETPROFILER_PASSWORD",
+      example: "<password>",
+      secret: true,
+      description: "That user's password.",
+    },
+    {
+      name: "NETPROFILER_AUTH",
+      example: "basic",
+      description:
+        "basic to send the user and password with every request instead of a session cookie (optional).",
+    },
   ],
   usage:
     "NETPROFILER_URL + NETPROFILER_ACCESS_CODE or NETPROFILER_USERNAME/PASSWORD [NETPROFILER_AUTH=basic]",

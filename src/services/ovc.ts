@@ -205,13 +205,35 @@ export interface OvcSettings {
 }
 
 const VARIABLES = [
-  { name: "OVC_URL", example: "https://ovc.example.com" },
-  { name: "OVC_IYO_URL", example: DEFAULT_IYO_URL },
-  { name: "OVC_IYO_CLIENT_ID", example: "<ItsYou.online application id>" },
-  { name: "OVC_IYO_CLIENT_SECRET", example: "<ItsYou.online application secret>", secret: true },
-  { name: "OVC_USERNAME", example: "<portal user>" },
-  { name: "OVC_PASSWORD", example: "<password>", secret: true },
-  { name: "OVC_JWT", example: "<JWT from ItsYou.online>", secret: true },
+  { name: "OVC_URL", example: "https://ovc.example.com", description: "Address of the OpenvCloud portal." },
+  {
+    name: "OVC_IYO_URL",
+    example: DEFAULT_IYO_URL,
+    description: `ItsYou.online's address, when it is not ${DEFAULT_IYO_URL} (optional).`,
+  },
+  {
+    name: "OVC_IYO_CLIENT_ID",
+    example: "<ItsYou.online application id>",
+    description: "Id of an ItsYou.online API key (Settings > API keys), with OVC_IYO_CLIENT_SECRET.",
+  },
+  {
+    name: "OVC_IYO_CLIENT_SECRET",
+    example: "<ItsYou.online application secret>",
+    secret: true,
+    description: "That API key's secret.",
+  },
+  {
+    name: "OVC_USERNAME",
+    example: "<portal user>",
+    description: "Portal user to log in as, with OVC_PASSWORD, instead of an API key.",
+  },
+  { name: "OVC_PASSWORD", example: "<password>", secret: true, description: "That user's password." },
+  {
+    name: "OVC_JWT",
+    example: "<JWT from ItsYou.online>",
+    secret: true,
+    description: "A JWT you obtained yourself, instead of the above; it is never renewed.",
+  },
 ] as const;
 
 const example = (name: string) => `${name}=${VARIABLES.find((v) => v.name === name)?.example ?? "..."}`;
@@ -287,6 +309,7 @@ function readOvc(r: ConfigReader): OvcSettings | undefined {
 export const ovcPlatform = definePlatform({
   name: "ovc",
   title: "OpenvCloud",
+  product: "OpenvCloud",
   prefix: "OVC",
   urlVariable: "OVC_URL",
   variables: VARIABLES,

@@ -7,6 +7,11 @@ export interface PlatformVariable {
   name: string;
   /** A value that would work, shown in configuration errors (`<NAME>=<example>`). */
   example: string;
+  /**
+   * What it holds, in a sentence for a person filling in a settings form (the MCP bundle's and the MCP
+   * Registry entry's, both generated from the registry).
+   */
+  description: string;
   /** Its value is a credential: scrubbed from every output. */
   secret?: boolean;
   /** Names people set by mistake for this one (`DCI_USER` for `DCI_EMAIL`), to suggest it when they do. */
@@ -37,6 +42,8 @@ export interface Platform<Settings = unknown, Emulator extends SandboxEmulator =
   readonly name: string;
   /** Human name, as `--help` and the README show it. */
   readonly title: string;
+  /** The product's own short name, as the package's descriptions list what is served (no edition words). */
+  readonly product: string;
   /** Prefix of its variables without the underscore; its TLS variables are `<prefix>_CA_FILE` and
    * `<prefix>_TLS_INSECURE`. */
   readonly prefix: string;

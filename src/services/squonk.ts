@@ -179,28 +179,52 @@ const VARIABLES = [
     name: "SQUONK2_DMAPI_URL",
     example: "https://squonk.example.com/data-manager-api",
     aliases: ["SQUONK2_DM_URL", "SQUONK2_DM_HOSTNAME"],
+    description: "Address of the Data Manager API (it ends in /data-manager-api).",
   },
   {
     name: "SQUONK2_ASAPI_URL",
     example: "https://squonk.example.com/account-server-api",
     aliases: ["SQUONK2_AS_URL", "SQUONK2_AS_HOSTNAME"],
+    description:
+      "Address of the Account Server API, for its tools (optional; with SQUONK2_KEYCLOAK_AS_CLIENT_ID).",
   },
   {
     name: "SQUONK2_KEYCLOAK_URL",
     example: "https://squonk.example.com/auth",
     aliases: ["SQUONK2_KEYCLOAK_HOSTNAME", "SQUONK2_KEYCLOAK_HOST"],
+    description: "Address of Squonk2's Keycloak (it ends in /auth).",
   },
-  { name: "SQUONK2_KEYCLOAK_REALM", example: "squonk" },
-  { name: "SQUONK2_KEYCLOAK_DM_CLIENT_ID", example: "data-manager-api" },
-  { name: "SQUONK2_KEYCLOAK_AS_CLIENT_ID", example: "account-server-api" },
+  { name: "SQUONK2_KEYCLOAK_REALM", example: "squonk", description: "Keycloak realm of Squonk2's users." },
+  {
+    name: "SQUONK2_KEYCLOAK_DM_CLIENT_ID",
+    example: "data-manager-api",
+    description: "Keycloak client of the Data Manager.",
+  },
+  {
+    name: "SQUONK2_KEYCLOAK_AS_CLIENT_ID",
+    example: "account-server-api",
+    description: "Keycloak client of the Account Server (with SQUONK2_ASAPI_URL).",
+  },
   {
     name: "SQUONK2_KEYCLOAK_CLIENT_SECRET",
     example: "<client secret>",
     secret: true,
     aliases: ["SQUONK2_CLIENT_SECRET"],
+    description: "Secret of the Keycloak clients, when they are confidential (optional).",
   },
-  { name: "SQUONK2_USERNAME", example: "jane", aliases: ["SQUONK2_USER", "SQUONK2_DMAPI_USERNAME"] },
-  { name: "SQUONK2_PASSWORD", example: "<password>", secret: true, aliases: ["SQUONK2_DMAPI_PASSWORD"] },
+  {
+    name: "SQUONK2_USERNAME",
+    example: "jane",
+    aliases: ["SQUONK2_USER", "SQUONK2_DMAPI_USERNAME"],
+    description: "Squonk2 user to log in as.",
+  },
+  {
+    name: "SQUONK2_PASSWORD",
+    example: "<password>",
+    secret: true,
+    aliases: ["SQUONK2_DMAPI_PASSWORD"],
+    description: "That user's password (who signs in through GitHub sets one on the realm's account page).",
+  },
 ] as const;
 
 type VariableName = (typeof VARIABLES)[number]["name"];
@@ -278,6 +302,7 @@ function squonkApis(settings: SquonkSettings): ApiPlan[] {
 export const squonkPlatform = definePlatform({
   name: "squonk",
   title: "Squonk2 Data Manager and Account Server",
+  product: "Squonk2",
   prefix: "SQUONK2",
   urlVariable: "SQUONK2_DMAPI_URL",
   variables: VARIABLES,

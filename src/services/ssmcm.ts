@@ -125,11 +125,17 @@ function readSsmcm(r: ConfigReader): SsmcmSettings | undefined {
 export const ssmcmPlatform = definePlatform({
   name: "ssmcm",
   title: "SSMCM multicloud manager",
+  product: "SSMCM",
   prefix: "SSMCM",
   urlVariable: "SSMCM_URL",
   variables: [
-    { name: "SSMCM_URL", example: "https://ssmcm.example.com" },
-    { name: "SSMCM_API_KEY", example: "<API key>", secret: true },
+    { name: "SSMCM_URL", example: "https://ssmcm.example.com", description: "Address of the SSMCM server." },
+    {
+      name: "SSMCM_API_KEY",
+      example: "<API key>",
+      secret: true,
+      description: "An API key, from SSMCM's user menu > API keys.",
+    },
   ],
   usage: "SSMCM_URL + SSMCM_API_KEY",
   apiIds: ["ssmcm"],
