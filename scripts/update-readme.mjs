@@ -1,15 +1,15 @@
 #!/usr/bin/env node
-// Regenerates the tool table in README.md from the built tool definitions (npm run docs).
+// Regenerates the tool reference in README.md from the built tool definitions (npm run docs).
 import { readFileSync, writeFileSync } from "node:fs";
-import { renderToolTable, replaceToolTable } from "../dist/tools/docs.js";
+import { renderToolReference, replaceToolTable } from "../dist/tools/docs.js";
 import { allTools } from "../dist/tools/index.js";
 
 const path = new URL("../README.md", import.meta.url);
 const before = readFileSync(path, "utf8");
-const after = replaceToolTable(before, renderToolTable(allTools));
+const after = replaceToolTable(before, renderToolReference(allTools));
 if (after === before) {
-  console.log("README.md tool table is up to date.");
+  console.log("README.md tool reference is up to date.");
 } else {
   writeFileSync(path, after);
-  console.log("README.md tool table updated.");
+  console.log("README.md tool reference updated.");
 }

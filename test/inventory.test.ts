@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderToolTable, TABLE_END, TABLE_START } from "../src/tools/docs.js";
+import { markdownText, renderToolReference, TABLE_END, TABLE_START } from "../src/tools/docs.js";
 import { allTools } from "../src/tools/index.js";
 import { computeSchemas } from "../src/tools/schemas.js";
 import { type Harness, startHarness } from "./helpers.js";
@@ -127,9 +127,33 @@ describe("tool inventory", () => {
     for (const tool of cacheable) expect(cache.tools[tool.name], tool.name).toEqual(computeSchemas(tool));
   });
 
-  it("the README's tool table is generated from the definitions (run npm run docs)", () => {
+  it("the README's tool reference is generated from the definitions (run npm run docs)", () => {
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
     const block = readme.slice(readme.indexOf(TABLE_START), readme.indexOf(TABLE_END) + TABLE_END.length);
-    expect(block).toBe(renderToolTable(allTools));
+    expect(block).toBe(renderToolReference(allTools));
+  });
+
+  it("the tool reference gives every tool's title, annotations and every parameter it lists, described", () => {
+    const reference = renderToolReference(allTools);
+    for (const tool of tools) {
+      const start = reference.indexOf(`#### \`${tool.name}\``);
+      expect(start, tool.name).toBeGreaterThanOrEqual(0);
+      const next = reference.indexOf("\n#### ", start + 1);
+      const own = reference.slice(start, next < 0 ? undefined : next);
+      expect(own, tool.name).toContain(`#### \`${tool.name}\`: ${tool.title}`);
+      const hints = tool.annotations ?? {};
+      expect(own, tool.name).toContain(hints.readOnlyHint ? "read-only" : "changes things");
+      if (!hints.readOnlyHint)
+        expect(own, tool.name).toContain(hints.destructiveHint ? "destructive" : "not destructive");
+      expect(own, tool.name).toContain(hints.idempotentHint ? "idempotent" : "not idempotent");
+      expect(own, tool.name).toContain(
+        hints.openWorldHint ? "reaches the platform" : "answers from the server",
+      );
+      for (const [name, schema] of Object.entries(tool.inputSchema.properties ?? {})) {
+        const { description } = schema as { description: string };
+        expect(own, `${tool.name}.${name}`).toContain(`- \`${name}\` (`);
+        expect(own, `${tool.name}.${name}`).toContain(markdownText(description));
+      }
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, normalize } from "node:path";
 import { VERSIONED_MANIFEST_SCHEMAS } from "@anthropic-ai/mcpb/schemas";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -29,6 +29,14 @@ type UserConfigEntry = {
   required?: boolean;
   sensitive?: boolean;
 };
+
+describe("README", () => {
+  it("stands on its own: every document it names is in the repository", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const named = [...new Set(readme.match(/[\w./-]+\.md\b/g) ?? [])];
+    expect(named.filter((file) => !existsSync(join(root, file)))).toEqual([]);
+  });
+});
 
 describe("install packages", () => {
   it("manifest.json and server.json say what the generator makes of the registry (run npm run docs)", () => {
