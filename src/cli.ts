@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, type ConfigProblem, formatProblems, loadConfig } from "./config.js";
+import { drainOnSignals, reviewReplicaSettings } from "./replicas.js";
 // The sandbox (emulators, node:http) and dotenv load only when used: start-up is paid by every session.
 import type { Sandbox } from "./sandbox/index.js";
 import { createRuntime, createServer, VERSION } from "./server.js";
@@ -24,6 +25,7 @@ Options:
 
 Environment (see README.md): INFRA_MCP_TOOLSETS, INFRA_MCP_READ_ONLY, INFRA_MCP_CONFIRM,
 INFRA_MCP_TIMEOUT_MS, INFRA_MCP_MAX_OUTPUT_CHARS, INFRA_MCP_LOG_LEVEL, INFRA_MCP_SECRET_<NAME>;
+--http replicas: INFRA_MCP_HTTP_TOKEN, INFRA_MCP_CONFIRM_KEY, INFRA_MCP_REDIS_URL, INFRA_MCP_SHUTDOWN_TIMEOUT_MS;
 per service (enabled when its URL is set):
 ${PLATFORMS.map((p) => `  ${p.name}: ${p.usage}`).join("\n")}
 TLS per service: <P>_CA_FILE=path (an extra CA), <P>_TLS_INSECURE=true, with <P> one of ${PLATFORMS.map((p) => p.prefix).join(", ")}.
@@ -108,6 +110,15 @@ async function main(): Promise<void> {
   process.on("unhandledRejection", (reason) =>
     runtime.logger.error(`unhandled rejection: ${String(reason)}`),
   );
+  // Replicas: what cannot work across them is refused or explained, and a shared Redis must answer.
+  const replicas = await reviewReplicaSettings(runtime, env, { http: values.http !== undefined });
+  for (const warning of replicas.warnings) runtime.logger.warn(warning);
+  if (replicas.problems.length > 0) {
+    await runtime.spentTokens.close();
+    await sandbox?.stop();
+    fail(formatProblems(replicas.problems));
+  }
+
   const services = [...runtime.sessions.keys()];
   if (services.length === 0) {
     runtime.logger.warn("no service is configured: only infra_* tools are available. See infra-mcp --help.");
@@ -141,13 +152,7 @@ async function main(): Promise<void> {
     });
     // Not a log line: the address is what the operator needs to connect, whatever the log level.
     process.stderr.write(`infra-mcp ${VERSION} serving ${runtime.tools.length} tools at ${serving.url}\n`);
-    const stop = async () => {
-      await serving.close();
-      await sandbox?.stop();
-      process.exit(0);
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
+    drainOnSignals(serving, runtime, async () => await sandbox?.stop());
     return;
   }
 

@@ -40,6 +40,10 @@ export interface Config {
   httpToken?: string;
   /** Signs confirmation tokens (INFRA_MCP_CONFIRM_KEY), so replicas sharing it verify each other's. */
   confirmKey?: string;
+  /** Redis that replicas share to spend each confirmation token once (INFRA_MCP_REDIS_URL); a secret. */
+  redisUrl?: string;
+  /** How long SIGTERM waits for in-flight calls before the process exits (INFRA_MCP_SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs: number;
   /** `INFRA_MCP_SECRET_<NAME>` values by NAME: the only variables `secret_key_ref` can read. */
   secrets: ReadonlyMap<string, string>;
   /** The enabled platforms' settings, by toolset name. */
@@ -277,6 +281,8 @@ export function loadConfig(given: Env, flags: ConfigFlags = {}, options: LoadOpt
     maxOutputChars: r.int("INFRA_MCP_MAX_OUTPUT_CHARS", 20_000, 500, "20000"),
     maxResponseBytes: r.int("INFRA_MCP_MAX_RESPONSE_BYTES", DEFAULT_MAX_RESPONSE_BYTES, 1024, "4194304"),
     logLevel: r.oneOf("INFRA_MCP_LOG_LEVEL", ["error", "warn", "info", "debug"] as const, "warn"),
+    // Under Kubernetes' default 30 s between SIGTERM and SIGKILL, with room for the exit itself.
+    shutdownTimeoutMs: r.int("INFRA_MCP_SHUTDOWN_TIMEOUT_MS", 25_000, 0, "25000"),
     secrets,
     platforms: enabled,
     credentials,
@@ -295,8 +301,30 @@ export function loadConfig(given: Env, flags: ConfigFlags = {}, options: LoadOpt
     config.confirmKey = confirmKey;
   }
 
+  const redisUrl = readRedisUrl(r);
+  if (redisUrl !== undefined) config.redisUrl = redisUrl;
+
   if (r.problems.length > 0) throw new ConfigError(r.problems, warnings);
   return config;
+}
+
+/** INFRA_MCP_REDIS_URL, checked for shape only (start-up checks that Redis answers); never echoed whole. */
+function readRedisUrl(r: ConfigReader): string | undefined {
+  const raw = r.get("INFRA_MCP_REDIS_URL");
+  if (raw === undefined) return undefined;
+  let scheme: string | undefined;
+  try {
+    scheme = new URL(raw).protocol;
+  } catch {
+    // The value may hold a password: the problem describes it without quoting it.
+  }
+  if (scheme === "redis:" || scheme === "rediss:") return raw;
+  r.problem(
+    "INFRA_MCP_REDIS_URL",
+    scheme === undefined ? "not a URL" : `scheme ${scheme} is not redis: or rediss: (TLS)`,
+    "INFRA_MCP_REDIS_URL=redis://:<password>@redis.internal:6379/0",
+  );
+  return undefined;
 }
 
 /**
@@ -352,5 +380,17 @@ export function configSecrets(config: Config): string[] {
   const values: string[] = [...config.secrets.values(), ...config.credentials];
   if (config.httpToken) values.push(config.httpToken);
   if (config.confirmKey) values.push(config.confirmKey);
+  if (config.redisUrl) values.push(config.redisUrl, ...redisPassword(config.redisUrl));
   return values;
+}
+
+/** The password of a Redis URL as written (percent-encoded) and as sent, to scrub both. */
+function redisPassword(url: string): string[] {
+  const { password } = new URL(url);
+  if (password === "") return [];
+  try {
+    return [password, decodeURIComponent(password)];
+  } catch {
+    return [password];
+  }
 }

@@ -5,8 +5,9 @@ import { z } from "zod";
 import type { Session } from "./auth/session.js";
 import { type Config, configSecrets } from "./config.js";
 import { createLogger, type Logger, type LogSink } from "./log.js";
-import { ConfirmationStore } from "./safety/confirm.js";
+import { ConfirmationStore, LocalSpentTokens, type SpentTokens } from "./safety/confirm.js";
 import { Redactor } from "./safety/redact.js";
+import { RedisSpentTokens } from "./safety/redis-spent-tokens.js";
 import { createSessions } from "./services/index.js";
 import { type PreparedTool, prepareTools } from "./tools/index.js";
 import { type CallEnvironment, type InvokeDeps, invokeTool } from "./tools/invoke.js";
@@ -19,6 +20,8 @@ export interface Runtime extends InvokeDeps {
   tools: PreparedTool[];
   /** Connected servers add a sink here to forward (already scrubbed) log lines as MCP notifications. */
   logSinks: Set<LogSink>;
+  /** Where spent confirmation tokens are kept: this process, or the Redis that replicas share. */
+  spentTokens: SpentTokens;
 }
 
 export interface RuntimeOptions {
@@ -34,14 +37,23 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   const logSinks = new Set<LogSink>();
   const logger = options.logger ?? createLogger(config.logLevel, redactor, logSinks, options.writeLog);
   const sessions = options.sessions ?? createSessions(config, redactor, logger);
+  const spentTokens: SpentTokens =
+    config.redisUrl !== undefined
+      ? new RedisSpentTokens(config.redisUrl, { logger })
+      : new LocalSpentTokens();
+  const confirmations = new ConfirmationStore({
+    spent: spentTokens,
+    ...(config.confirmKey !== undefined ? { key: config.confirmKey } : {}),
+  });
   return {
     config,
     redactor,
     logger,
     sessions,
-    confirmations: new ConfirmationStore(config.confirmKey !== undefined ? { key: config.confirmKey } : {}),
+    confirmations,
     tools: prepareTools(config),
     logSinks,
+    spentTokens,
   };
 }
 

@@ -21,10 +21,17 @@ export type Redemption = { ok: true } | { ok: false; reason: string };
  * replicas share one (Redis) so that a token spent on one is refused on every other.
  */
 export interface SpentTokens {
-  /** Marks the token's nonce spent; false when it already was. Atomic: two claims never both succeed. */
+  /**
+   * Marks the token's nonce spent; false when it already was. Atomic: two claims never both succeed.
+   * Rejects when the store cannot be reached: the token is then neither spent nor honoured.
+   */
   claim(nonce: string, expiresAt: number): Promise<boolean>;
-  /** How many spent tokens are remembered (for tests and status). */
+  /** Resolves when claims can be made (a shared store answers); rejects saying what was tried. */
+  check(): Promise<void>;
+  /** How many spent tokens this process holds in memory (for tests and status). */
   size(): number;
+  /** Lets go of connections, at shutdown. */
+  close(): Promise<void>;
 }
 
 /** Spent tokens in this process's memory, each forgotten once it has expired anyway. */
@@ -39,9 +46,13 @@ export class LocalSpentTokens implements SpentTokens {
     return true;
   }
 
+  async check(): Promise<void> {}
+
   size(): number {
     return this.#spent.size;
   }
+
+  async close(): Promise<void> {}
 
   #sweep(): void {
     const now = this.now();
@@ -149,7 +160,20 @@ export class ConfirmationStore {
         reason: `What ${tool} would do has changed since it was confirmed; nothing was done. It would now: ${preview}. ${again}`,
       };
     }
-    if (!(await this.#spent.claim(claims.nonce, claims.expiresAt))) {
+    let claimed: boolean;
+    try {
+      claimed = await this.#spent.claim(claims.nonce, claims.expiresAt);
+    } catch (error) {
+      // Acting on a token whose spending was not recorded would let another replica act on it too.
+      return {
+        ok: false,
+        reason:
+          `The confirmation could not be recorded as used, so nothing was done: ${(error as Error).message}. ` +
+          "Repeat the call with the same confirmation_token once it is back (the token lasts 5 minutes); if it " +
+          "is then refused as already used, call the tool again without confirmation_token to get a new one.",
+      };
+    }
+    if (!claimed) {
       return {
         ok: false,
         reason: `The confirmation_token was already used; nothing was done again. ${again}`,

@@ -191,6 +191,7 @@ export const dciPlatform = definePlatform({
       example: "<one-time login key>",
       secret: true,
       description: "A one-time login key (good for one session), instead of email and password.",
+      usableOnce: { instead: "DCI_TOKEN=<long-lived token>, or DCI_EMAIL + DCI_PASSWORD" },
     },
   ],
   usage: "DCI_URL + DCI_EMAIL/DCI_PASSWORD, DCI_TOKEN or DCI_LOGIN_KEY",

@@ -16,6 +16,12 @@ export interface PlatformVariable {
   secret?: boolean;
   /** Names people set by mistake for this one (`DCI_USER` for `DCI_EMAIL`), to suggest it when they do. */
   aliases?: readonly string[];
+  /**
+   * Its value can be used once (a one-time login key): it yields one session, for one process, so a set
+   * of replicas cannot share it. `--http` says so; with a shared Redis it is refused. `instead` names
+   * credentials that replicas can share.
+   */
+  usableOnce?: { instead: string };
 }
 
 /** One upstream API a platform opens: a Session is made for each. */
