@@ -165,15 +165,16 @@ export async function startReplica({ cli, env, host = "127.0.0.1", port, cwd }) 
 }
 
 /**
- * The `location` block of the README's deployment section, as the test and the bench run it: HTTP/1.1
- * with kept-alive upstream connections, answers streamed as they come (progress notifications arrive as
- * server-sent events), and a read timeout longer than any call.
+ * The `location` block of the README's deployment section, as the test and the bench run it: answers
+ * streamed as they come (progress notifications arrive as server-sent events) and a read timeout longer
+ * than any call. No kept-alive upstream connections: nginx never sends a POST again once written, and a
+ * kept-alive connection that a draining replica closes just as nginx reuses it would turn a call into a
+ * 502; on a fresh connection, a draining replica refuses it and nginx passes the call to the next one.
  */
 export const NGINX_LOCATION = [
   "location /mcp {",
   "    proxy_pass http://infra_mcp;",
   "    proxy_http_version 1.1;",
-  '    proxy_set_header Connection "";',
   "    proxy_buffering off;",
   "    proxy_read_timeout 600s;",
   "}",
@@ -187,7 +188,7 @@ export const NGINX_LOCATION = [
 export function nginxConfig({ dir, sites }) {
   const upstreams = sites.map(
     (site, i) =>
-      `  upstream infra_mcp_${i} {\n${site.upstreams.map((u) => `    server ${u};`).join("\n")}\n    keepalive 16;\n  }`,
+      `  upstream infra_mcp_${i} {\n${site.upstreams.map((u) => `    server ${u};`).join("\n")}\n  }`,
   );
   const servers = sites.map((site, i) =>
     [
