@@ -1,10 +1,16 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Tests that run real server processes under load (nginx in front of three replicas) go last and alone:
- * beside them, the timing assertions of other files would be starved of the two cores.
+ * Files that start server processes (replicas, redis-server, nginx) run after the rest, in groups of their
+ * own: beside them, the timing assertions of the in-process files would be starved of the two cores. The
+ * bench and the replica test put load on those processes, so each of them runs alone.
  */
-const ALONE = ["test/replicas.test.ts"];
+const PROCESSES = [
+  "test/replica-settings.test.ts",
+  "test/http-probes.test.ts",
+  "test/redis-spent-tokens.test.ts",
+];
+const ALONE = ["test/bench.test.ts", "test/replicas.test.ts"];
 
 export default defineConfig({
   test: {
@@ -13,8 +19,19 @@ export default defineConfig({
     // Two cores: keep the workers few so timing-sensitive retries are not starved.
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: "suite", include: ["test/**/*.test.ts"], exclude: ALONE } },
-      { extends: true, test: { name: "alone", include: ALONE, sequence: { groupOrder: 1 } } },
+      {
+        extends: true,
+        test: { name: "in-process", include: ["test/**/*.test.ts"], exclude: [...PROCESSES, ...ALONE] },
+      },
+      { extends: true, test: { name: "processes", include: PROCESSES, sequence: { groupOrder: 1 } } },
+      ...ALONE.map((file, i) => ({
+        extends: true as const,
+        test: {
+          name: file.replace(/^test\/|\.test\.ts$/g, ""),
+          include: [file],
+          sequence: { groupOrder: i + 2 },
+        },
+      })),
     ],
   },
 });

@@ -25,7 +25,9 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ListToolsResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { freePort, missingServers, startNginx, startReplica } from "./cluster.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(root, "dist/cli.js");
@@ -507,6 +509,144 @@ async function layers(np, counts) {
   return Object.fromEntries(Object.entries(cpu).map(([name, samples]) => [name, median(samples)]));
 }
 
+// ------------------------------------------------------------------------------- replicas behind nginx
+
+/**
+ * 8. `--http` replicas behind nginx (issue 12): calls/s with `in-flight` calls through nginx to one
+ * replica and to three, beside the same calls straight to one replica, and how many failed. On two cores
+ * three replicas cannot be faster than one (the cores are shared by the replicas, nginx and this
+ * process); the figure shows that nothing breaks and what the balancer costs. Serving CPU per call is
+ * the replicas' (and nginx's worker's, through nginx). Skipped, with a note, where nginx is missing.
+ */
+async function replicasSection({ cli, env, cwd, counts, log }) {
+  const missing = missingServers().filter((name) => name === "nginx");
+  if (missing.length > 0) {
+    const note = "skipped: nginx is not installed (apt-get install nginx)";
+    log(`replicas behind nginx: ${note}`);
+    return { skipped: note };
+  }
+  log(
+    `replicas behind nginx (${counts["in-flight"]} in flight, ${counts["throughput-rounds"]} rounds x ${counts["throughput-calls"]} calls per way)`,
+  );
+  const token = "bench-http-token-0123456789abcdef";
+  const replicaEnv = {
+    ...env,
+    INFRA_MCP_HTTP_TOKEN: token,
+    INFRA_MCP_CONFIRM_KEY: "bench-confirm-key-0123456789abcdef-0123",
+  };
+  const stops = [];
+  const clients = [];
+  try {
+    // Each replica on its own loopback address, as on its own host (a loopback name would check Host).
+    const replicas = [];
+    for (const n of [2, 3, 4]) {
+      const replica = await startReplica({ cli, env: replicaEnv, host: `127.0.0.${n}`, cwd });
+      track({ pid: replica.pid, close: () => replica.stop() });
+      stops.push(() => replica.stop());
+      replicas.push(replica);
+    }
+    const nginx = await startNginx({
+      dir: cwd,
+      sites: [
+        { port: await freePort(), upstreams: [replicas[0].address] },
+        { port: await freePort(), upstreams: replicas.map((r) => r.address) },
+      ],
+    });
+    track({ pid: nginx.pid, close: () => nginx.stop() });
+    stops.push(() => nginx.stop());
+
+    const connect = async (url) => {
+      const client = new Client({ name: "infra-mcp-bench", version: "1.0.0" });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(url), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
+      clients.push(client);
+      return client;
+    };
+    const targets = { direct: replicas[0].url, nginx1: nginx.urls[0], nginx3: nginx.urls[1] };
+    const failed = { direct: 0, nginx1: 0, nginx3: 0 };
+    const ways = {};
+    for (const [name, url] of Object.entries(targets)) {
+      const client = await connect(url);
+      ways[name] = () =>
+        callTool(client, STATUS_TOOL).catch(() => {
+          failed[name] += 1;
+        });
+    }
+    const worker = nginxWorkerPid(nginx.pid);
+    const replicaCpu = (list) => () => list.reduce((sum, r) => sum + cpuMs(r.pid), 0);
+    const withNginx = (list) => () => replicaCpu(list)() + cpuMs(worker);
+    const rate = await throughput(ways, counts, {
+      direct: replicaCpu([replicas[0]]),
+      nginx1: withNginx([replicas[0]]),
+      nginx3: withNginx(replicas),
+    });
+    const calls = counts["throughput-rounds"] * counts["throughput-calls"] + counts["in-flight"];
+    return {
+      inFlight: counts["in-flight"],
+      callsPerWay: calls,
+      directPerS: round(rate.direct.perS),
+      nginx1PerS: round(rate.nginx1.perS),
+      nginx3PerS: round(rate.nginx3.perS),
+      nginx1VsDirect: round(rate.nginx1.perS / rate.direct.perS),
+      nginx3VsNginx1: round(rate.nginx3.perS / rate.nginx1.perS),
+      servingCpuUsPerCall: {
+        direct: round(rate.direct.serverCpuUsPerCall),
+        nginx1: round(rate.nginx1.serverCpuUsPerCall),
+        nginx3: round(rate.nginx3.serverCpuUsPerCall),
+      },
+      failedCalls: failed.direct + failed.nginx1 + failed.nginx3,
+      failedByWay: failed,
+    };
+  } finally {
+    for (const client of clients) await client.close().catch(() => undefined);
+    for (const stop of stops.reverse()) await stop();
+  }
+}
+
+/** The pid of nginx's (single) worker, the process that proxies; NaN where /proc does not say. */
+function nginxWorkerPid(masterPid) {
+  try {
+    const children = readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, "utf8").trim();
+    return Number(children.split(/\s+/)[0]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function replicasRows(figures) {
+  if (figures.skipped) return [["replicas behind nginx", figures.skipped, "", ""]];
+  const cpu = figures.servingCpuUsPerCall;
+  return [
+    [
+      `calls/s at ${figures.inFlight} in flight: direct to 1 replica / nginx to 1 / nginx to 3`,
+      `${fmt(figures.directPerS)} / ${fmt(figures.nginx1PerS)} / ${fmt(figures.nginx3PerS)}`,
+      "",
+      "",
+    ],
+    [
+      "  nginx to 1 vs direct; nginx to 3 vs nginx to 1",
+      `${fmt(figures.nginx1VsDirect, "x")}; ${fmt(figures.nginx3VsNginx1, "x")}`,
+      "",
+      "",
+    ],
+    [
+      "  serving CPU per call (us): direct / nginx to 1 / nginx to 3",
+      `${fmt(cpu.direct)} / ${fmt(cpu.nginx1)} / ${fmt(cpu.nginx3)}`,
+      "",
+      "",
+    ],
+    [
+      `failed calls (of ${figures.callsPerWay} per way)`,
+      String(figures.failedCalls),
+      "== 0",
+      figures.failedCalls === 0 ? "pass" : "MISS",
+    ],
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------- report
 
 function verdict(target, value) {
@@ -684,6 +824,9 @@ async function main() {
     log(`cold start (${counts.spawns} spawns each, alternating, after one unmeasured start each)`);
     const cold = await coldStarts(cli, env, cwd, counts);
 
+    // --- 7. replicas behind nginx: a section of its own, reported apart from the figures above.
+    const replicas = await replicasSection({ cli, env, cwd, counts, log });
+
     const figures = {
       perCallToolP50Ms: latency.tool.p50,
       perCallToolP90Ms: latency.tool.p90,
@@ -790,6 +933,7 @@ async function main() {
       figures: Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, round(v)])),
       targets: checks,
       detail: { latency, throughput: rate, coldStart: cold, footprint, logins, results },
+      replicas,
     };
 
     const trio = (a, b, c, d) => [a, b, c, d].map((v) => fmt(v)).join(" / ");
@@ -967,6 +1111,9 @@ async function main() {
       `\ninfra-mcp bench (${mode}): ${machine.date}, node ${machine.node}, ${machine.platform}, ${machine.nproc} CPUs (${machine.cpu}), ${report.durationS} s\n`,
     );
     console.log(table(rows));
+    console.log(
+      `\n${table([["replicas (--http)", "measured", "target", "result"], ...replicasRows(replicas)])}`,
+    );
     console.log(`\n${JSON.stringify(report)}`);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { builtCli, root } from "./built.js";
+import { requireReplicaServers } from "./replica-servers.js";
 
 // The bench measures the built server.
 beforeAll(() => {
@@ -107,5 +108,16 @@ describe("npm run bench", () => {
     expect(report.figures.listItems).toBe(200);
     expect(report.figures.concurrentCalls).toBe(100);
     expect(report.figures.failedCallsAfterExpiry).toBe(0);
+    // Replicas behind nginx (its own section): calls/s to 1 and 3 replicas, none failed; or why not.
+    const { replicas } = report;
+    if (requireReplicaServers(["nginx"]).length > 0) {
+      expect(replicas.skipped).toContain("nginx is not installed");
+    } else {
+      for (const key of ["directPerS", "nginx1PerS", "nginx3PerS", "nginx1VsDirect", "nginx3VsNginx1"]) {
+        expect(Number.isFinite(replicas[key]), key).toBe(true);
+      }
+      expect(replicas.failedCalls).toBe(0);
+      expect(stdout).toContain("calls/s at 16 in flight: direct to 1 replica / nginx to 1 / nginx to 3");
+    }
   }, 55_000);
 });
