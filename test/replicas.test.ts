@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   freePort,
+  NGINX_LOCATION,
   type NginxProcess,
   type RedisProcess,
   type ReplicaProcess,
@@ -16,7 +17,7 @@ import {
   startRedis,
   startReplica,
 } from "../scripts/cluster.mjs";
-import { builtCli } from "./built.js";
+import { builtCli, root } from "./built.js";
 import { startEmulators, textOf } from "./helpers.js";
 import { requireReplicaServers } from "./replica-servers.js";
 
@@ -249,3 +250,17 @@ describe.skipIf(missing.length > 0)(
     }, 30_000);
   },
 );
+
+describe("the README's deployment section", () => {
+  it("shows the nginx location block that the replica test runs", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const block = readme.slice(
+      readme.indexOf("```nginx"),
+      readme.indexOf("```", readme.indexOf("```nginx") + 3),
+    );
+    const shown = block.split("\n").map((line) => line.trim());
+    for (const line of NGINX_LOCATION) expect(shown, line).toContain(line.trim());
+    // And nothing that the test does not run, such as upstream keepalive.
+    expect(block).not.toContain("keepalive");
+  });
+});
