@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,4 +19,31 @@ export function builtCli(): string {
     );
   }
   return cli;
+}
+
+/** The built binary with `args`, with only PATH and `env`: the developer's own environment must not leak in. */
+export function spawnCli(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = root,
+): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [builtCli(), ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "", ...env },
+  });
+}
+
+/** What a child wrote to stdout and stderr, and its exit code, once it has closed. */
+export function finished(
+  child: ChildProcessWithoutNullStreams,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
 }

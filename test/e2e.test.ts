@@ -1,34 +1,15 @@
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PLATFORMS } from "../src/services/index.js";
-import { builtCli, root } from "./built.js";
+import { builtCli, finished, spawnCli as run } from "./built.js";
 
 let cli: string;
 beforeAll(() => {
   cli = builtCli();
 });
-
-/** Only PATH and the given variables: the developer's own environment must not leak into the test. */
-function run(args: string[], env: Record<string, string> = {}, cwd = root): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [cli, ...args], { cwd, env: { PATH: process.env.PATH ?? "", ...env } });
-}
-
-function finished(
-  child: ChildProcessWithoutNullStreams,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-}
 
 /** A line-by-line JSON-RPC client over the child's stdio: every stdout line is kept, answers matched by id. */
 function jsonRpc(child: ChildProcessWithoutNullStreams) {

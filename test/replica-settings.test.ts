@@ -1,10 +1,9 @@
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../scripts/cluster.mjs";
-import { builtCli } from "./built.js";
+import { finished, spawnCli } from "./built.js";
 
 /** Start-up of the built binary with settings that cannot work, or work only once, across replicas. */
 
@@ -12,45 +11,21 @@ const HTTP_TOKEN = "replica-settings-http-token-0123456789";
 const CONFIRM_KEY = "replica-settings-confirm-key-0123456789abcdef";
 const REDIS_PASSWORD = "redis-secret-password-0123";
 const LOGIN_KEY = "one-time-login-key-0123456789";
-let cli: string;
 const cwd = mkdtempSync(join(tmpdir(), "infra-mcp-settings-")); // no stray .env
 
-beforeAll(() => {
-  cli = builtCli();
-});
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * Runs the binary with exactly `env` (plus PATH). When it is still running once it serves (or after
  * `settleMs` over stdio), it is stopped: what it said by then is the answer.
  */
-function run(args: string[], env: Record<string, string>, settleMs = 1_500): Promise<Run> {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [cli, ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? "", ...env },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => {
-    stdout += chunk;
-  });
+function run(args: string[], env: Record<string, string>, settleMs = 1_500) {
+  const child = spawnCli(args, env, cwd);
   child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-    if (stderr.includes(" serving ")) child.kill("SIGTERM");
+    if (String(chunk).includes(" serving ")) child.kill("SIGTERM");
   });
   const timer = setTimeout(() => child.kill("SIGTERM"), settleMs);
-  return new Promise((resolve) =>
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
+  return finished(child).finally(() => clearTimeout(timer));
 }
 
 const DCI_WITH_KEY = { DCI_URL: "http://127.0.0.1:9", DCI_LOGIN_KEY: LOGIN_KEY };
