@@ -8,7 +8,8 @@
 //   4. footprint: tools/list bytes, RSS of the server process (after start, peak);
 //   5. login economy: logins reaching the upstream for 100 concurrent calls after the tokens expired;
 //   6. result economy: result text bytes vs upstream body bytes for a 200-item list;
-//   7. the CPU of one upstream request, layer by layer (node:http, Request/Response, ky, the session).
+//   7. the CPU of one upstream request, layer by layer (node:http, Request/Response, ky, the session);
+//   8. --http replicas behind nginx: calls/s to one and to three, beside straight to one (own section).
 // In 1 and 2 a fourth way, "floor", calls the minimal server's echo tool: what any MCP tool call over stdio
 // costs before the tool does anything. It explains the figures; no target uses it.
 // The emulators run in this process (not via --sandbox); their env is handed to the spawned servers, whose
@@ -824,7 +825,7 @@ async function main() {
     log(`cold start (${counts.spawns} spawns each, alternating, after one unmeasured start each)`);
     const cold = await coldStarts(cli, env, cwd, counts);
 
-    // --- 7. replicas behind nginx: a section of its own, reported apart from the figures above.
+    // --- 8. replicas behind nginx: a section of its own, reported apart from the figures above.
     const replicas = await replicasSection({ cli, env, cwd, counts, log });
 
     const figures = {
