@@ -189,7 +189,7 @@ function shapeResult(
   }
   const text = JSON.stringify(structured);
   if (text.length <= maxChars) return { structuredContent: structured, content: [{ type: "text", text }] };
-  if (!definition.annotations.readOnly) {
+  if (!definition.annotations.readOnly && definition.readsOnly?.(args) !== true) {
     // The write happened: saying otherwise would make a model repeat it. Say it succeeded, show the start.
     const shortened = {
       ok: true,
