@@ -1,7 +1,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { type Config, loadConfig } from "../src/config.js";
+import { type Config, ConfigError, loadConfig } from "../src/config.js";
 import { createRuntime, createServer, type Runtime } from "../src/server.js";
 import { PLATFORMS } from "../src/services/index.js";
 
@@ -95,4 +95,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 /** The text of a tool result. */
 export function textOf(result: CallToolResult): string {
   return result.content.map((part) => (part.type === "text" ? part.text : "")).join("\n");
+}
+
+/** The problems a configuration is refused for, as `VARIABLE: problem (example)`; none when it loads. */
+export function configProblems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.problems.map((p) => `${p.variable}: ${p.problem} (${p.example})`);
+  }
+  return [];
 }

@@ -2,10 +2,10 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { jwtClaims } from "../src/auth/jwt.js";
 import { isReadMethodPath } from "../src/auth/ovc.js";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { loadConfig } from "../src/config.js";
 import type { RecordedRequest } from "../src/sandbox/emulator.js";
 import { OVC_SANDBOX, OvcEmulator } from "../src/sandbox/ovc.js";
-import { type Harness, startHarness, textOf } from "./helpers.js";
+import { configProblems, type Harness, startHarness, textOf } from "./helpers.js";
 
 const REST = "/restmachine";
 const CLOUDAPI = `${REST}/cloudapi`;
@@ -920,16 +920,6 @@ describe("ovc with confirmation", () => {
 describe("ovc configuration", () => {
   const URL = { OVC_URL: "https://ovc.example.com" };
 
-  function problems(env: Record<string, string>): string[] {
-    try {
-      loadConfig(env);
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      return (error as ConfigError).problems.map((p) => `${p.variable}: ${p.problem} (${p.example})`);
-    }
-    return [];
-  }
-
   it("reads each of the three ways in, ItsYou.online defaulting to the public one", () => {
     const iyo = loadConfig({ ...URL, OVC_IYO_CLIENT_ID: "app", OVC_IYO_CLIENT_SECRET: "app-secret" });
     expect(iyo.platforms.get("ovc")?.settings).toEqual({
@@ -958,27 +948,32 @@ describe("ovc configuration", () => {
     const example =
       "OVC_IYO_CLIENT_ID=<ItsYou.online application id> with OVC_IYO_CLIENT_SECRET=<ItsYou.online application secret>, " +
       "or OVC_USERNAME=<portal user> with OVC_PASSWORD=<password>, or OVC_JWT=<JWT from ItsYou.online>";
-    expect(problems(URL)).toEqual([
+    expect(configProblems(URL)).toEqual([
       `OVC_IYO_CLIENT_ID/OVC_USERNAME/OVC_JWT: no credentials: set exactly one way to log in (${example})`,
     ]);
-    expect(problems({ ...URL, OVC_USERNAME: "bob", OVC_PASSWORD: "pw", OVC_JWT: "a.b.c" })).toEqual([
+    expect(configProblems({ ...URL, OVC_USERNAME: "bob", OVC_PASSWORD: "pw", OVC_JWT: "a.b.c" })).toEqual([
       `OVC_USERNAME, OVC_PASSWORD, OVC_JWT: more than one way to log in is set; keep one (${example})`,
     ]);
-    expect(problems({ ...URL, OVC_IYO_CLIENT_ID: "app" })).toEqual([
+    expect(configProblems({ ...URL, OVC_IYO_CLIENT_ID: "app" })).toEqual([
       "OVC_IYO_CLIENT_SECRET: missing: ItsYou.online login needs OVC_IYO_CLIENT_ID and OVC_IYO_CLIENT_SECRET (OVC_IYO_CLIENT_SECRET=<ItsYou.online application secret>)",
     ]);
-    expect(problems({ ...URL, OVC_PASSWORD: "pw" })).toEqual([
+    expect(configProblems({ ...URL, OVC_PASSWORD: "pw" })).toEqual([
       "OVC_USERNAME: missing: password login needs OVC_USERNAME and OVC_PASSWORD (OVC_USERNAME=<portal user>)",
     ]);
     expect(
-      problems({ ...URL, OVC_IYO_URL: "https://iyo.example.com", OVC_USERNAME: "bob", OVC_PASSWORD: "pw" }),
+      configProblems({
+        ...URL,
+        OVC_IYO_URL: "https://iyo.example.com",
+        OVC_USERNAME: "bob",
+        OVC_PASSWORD: "pw",
+      }),
     ).toEqual([
       `OVC_IYO_URL: only used with OVC_IYO_CLIENT_ID + OVC_IYO_CLIENT_SECRET; remove it (${example})`,
     ]);
-    expect(problems({ ...URL, OVC_JWT: "not-a-jwt" })).toEqual([
+    expect(configProblems({ ...URL, OVC_JWT: "not-a-jwt" })).toEqual([
       "OVC_JWT: not a JWT (header.payload.signature, base64url) (OVC_JWT=eyJhbGciOiJFUzM4NCIs...)",
     ]);
-    expect(problems({ OVC_USERNAME: "bob", OVC_PASSWORD: "pw" })).toEqual([
+    expect(configProblems({ OVC_USERNAME: "bob", OVC_PASSWORD: "pw" })).toEqual([
       "OVC_URL: missing, but OVC_USERNAME, OVC_PASSWORD are set (OVC_URL=https://ovc.example.com)",
     ]);
   });

@@ -1,10 +1,10 @@
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { loadConfig } from "../src/config.js";
 import { REDACTED } from "../src/safety/redact.js";
 import type { RecordedRequest } from "../src/sandbox/emulator.js";
 import { SQUONK_SANDBOX, SQUONK_SEED } from "../src/sandbox/squonk.js";
-import { type Harness, type HarnessOptions, startHarness, textOf } from "./helpers.js";
+import { configProblems, type Harness, type HarnessOptions, startHarness, textOf } from "./helpers.js";
 
 const DM = "/data-manager-api";
 const AS = "/account-server-api";
@@ -722,16 +722,6 @@ describe("squonk configuration", () => {
     SQUONK2_PASSWORD: "pw+&%=/ x",
   };
 
-  function problems(env: Record<string, string>): string[] {
-    try {
-      loadConfig(env);
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      return (error as ConfigError).problems.map((p) => `${p.variable}: ${p.problem} (${p.example})`);
-    }
-    return [];
-  }
-
   it("reads the DM alone, or with the Account Server and its own client, and marks the password secret", () => {
     const config = loadConfig(full);
     expect(config.platforms.get("squonk")?.settings).toEqual({
@@ -757,14 +747,14 @@ describe("squonk configuration", () => {
   });
 
   it("lists every missing piece with an example", () => {
-    expect(problems({ SQUONK2_DMAPI_URL: full.SQUONK2_DMAPI_URL })).toEqual([
+    expect(configProblems({ SQUONK2_DMAPI_URL: full.SQUONK2_DMAPI_URL })).toEqual([
       "SQUONK2_KEYCLOAK_URL: missing: Squonk2 logs in through its Keycloak (SQUONK2_KEYCLOAK_URL=https://squonk.example.com/auth)",
       "SQUONK2_KEYCLOAK_REALM: missing: the Keycloak realm of Squonk2's users (SQUONK2_KEYCLOAK_REALM=squonk)",
       "SQUONK2_KEYCLOAK_DM_CLIENT_ID: missing: the Data Manager's Keycloak client (SQUONK2_KEYCLOAK_DM_CLIENT_ID=data-manager-api)",
       "SQUONK2_USERNAME: missing: the Squonk2 (Keycloak) user to log in as (SQUONK2_USERNAME=jane)",
       "SQUONK2_PASSWORD: missing: that user's Keycloak password (SQUONK2_PASSWORD=<password>)",
     ]);
-    expect(problems({ SQUONK2_USERNAME: "jane" })).toEqual([
+    expect(configProblems({ SQUONK2_USERNAME: "jane" })).toEqual([
       "SQUONK2_DMAPI_URL: missing, but SQUONK2_USERNAME is set (SQUONK2_DMAPI_URL=https://squonk.example.com/data-manager-api)",
     ]);
   });
@@ -782,15 +772,15 @@ describe("squonk configuration", () => {
   });
 
   it("needs SQUONK2_KEYCLOAK_AS_CLIENT_ID with SQUONK2_ASAPI_URL, and the other way round", () => {
-    expect(problems({ ...full, SQUONK2_ASAPI_URL: "https://squonk.example.com/account-server-api" })).toEqual(
-      [
-        "SQUONK2_KEYCLOAK_AS_CLIENT_ID: missing: the Account Server (SQUONK2_ASAPI_URL is set) has its own Keycloak client (SQUONK2_KEYCLOAK_AS_CLIENT_ID=account-server-api)",
-      ],
-    );
-    expect(problems({ ...full, SQUONK2_KEYCLOAK_AS_CLIENT_ID: "account-server-api" })).toEqual([
+    expect(
+      configProblems({ ...full, SQUONK2_ASAPI_URL: "https://squonk.example.com/account-server-api" }),
+    ).toEqual([
+      "SQUONK2_KEYCLOAK_AS_CLIENT_ID: missing: the Account Server (SQUONK2_ASAPI_URL is set) has its own Keycloak client (SQUONK2_KEYCLOAK_AS_CLIENT_ID=account-server-api)",
+    ]);
+    expect(configProblems({ ...full, SQUONK2_KEYCLOAK_AS_CLIENT_ID: "account-server-api" })).toEqual([
       "SQUONK2_ASAPI_URL: missing: SQUONK2_KEYCLOAK_AS_CLIENT_ID is set, but not the Account Server it is for (SQUONK2_ASAPI_URL=https://squonk.example.com/account-server-api)",
     ]);
-    expect(problems({ ...full, SQUONK2_KEYCLOAK_URL: "squonk.example.com/auth" })).toEqual([
+    expect(configProblems({ ...full, SQUONK2_KEYCLOAK_URL: "squonk.example.com/auth" })).toEqual([
       'SQUONK2_KEYCLOAK_URL: "squonk.example.com/auth" is not an http(s) URL (SQUONK2_KEYCLOAK_URL=https://squonk.example.com/auth)',
     ]);
   });
