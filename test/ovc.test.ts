@@ -153,8 +153,8 @@ describe("ovc transport over a real MCP client", () => {
       sizeId: 2,
       datadisks: [100, 200],
     });
-    // The strict reading (empty means missing) would refuse it; the platform got the key.
-    expect(harness.ovc.machine(1009)).toMatchObject({ name: "worker-01", description: "", vcpus: 2 });
+    // Optional upstream, and "" reads as absent there: the machine has no description.
+    expect(harness.ovc.machine(1009)).toMatchObject({ name: "worker-01", description: null, vcpus: 2 });
 
     const custom = await harness.call("ovc_create_machine", {
       cloudspace_id: 101,

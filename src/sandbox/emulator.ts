@@ -47,6 +47,8 @@ interface Fault {
   raw?: { body: string; contentType: string };
   /** Only requests whose method is listed (all when absent). */
   methods?: string[];
+  /** Only requests to this path (all when absent). */
+  path?: string;
 }
 
 /** An edit of the platform's own answer to requests of one path (see `reshapeNext`). */
@@ -110,9 +112,11 @@ export abstract class Emulator {
       retryAfter?: string;
       methods?: string[];
       afterActing?: boolean;
+      path?: string;
     } = {},
   ): void {
     const fault: Fault = { remaining: count, status };
+    if (options.path !== undefined) fault.path = options.path;
     if (options.retryAfterSeconds !== undefined) fault.retryAfter = String(options.retryAfterSeconds);
     if (options.retryAfter !== undefined) fault.retryAfter = options.retryAfter;
     if (options.methods) fault.methods = options.methods.map((m) => m.toUpperCase());
@@ -254,7 +258,8 @@ export abstract class Emulator {
       (f) =>
         f.remaining > 0 &&
         (f.until === undefined || Date.now() < f.until) &&
-        (!f.methods || f.methods.includes(recorded.method)),
+        (!f.methods || f.methods.includes(recorded.method)) &&
+        (f.path === undefined || f.path === recorded.path),
     );
     if (fault) {
       fault.remaining -= 1;
