@@ -987,10 +987,12 @@ describe("ovc emulator machines", () => {
 });
 
 describe("ovc emulator images and sizes", () => {
-  it("lists only CREATED images: public ones plus those of the user's or the given account", async () => {
+  it("lists only CREATED images: the public ones, plus the given account's", async () => {
     const jwt = await jwtFor();
+    // Without accountId the portal lists public images only (cloudapi_images.list: accountId 0), even
+    // for a user whose own account has images.
     const all = await call(api("images/list"), { jwt });
-    expect((all.json as { id: number }[]).map((i) => i.id)).toEqual([1, 2, 3, 4, 6]);
+    expect((all.json as { id: number }[]).map((i) => i.id)).toEqual([1, 2, 3, 4]);
     expect((all.json as unknown[])[3]).toEqual({
       id: 4,
       name: "Windows 2019 Standard",
@@ -1001,10 +1003,38 @@ describe("ovc emulator images and sizes", () => {
       accountId: 0,
       status: "CREATED",
     });
+    const acme = await call(api("images/list"), { jwt, json: { accountId: 1 } });
+    expect((acme.json as { id: number }[]).map((i) => i.id)).toEqual([1, 2, 3, 4, 6]);
     const globex = await call(api("images/list"), { jwt, json: { accountId: 2 } });
     expect((globex.json as { id: number }[]).map((i) => i.id)).toEqual([1, 2, 3, 4]);
-    const viaCloudspace = await call(api("images/list"), { jwt, json: { cloudspaceId: 102 } });
-    expect((viaCloudspace.json as { id: number }[]).map((i) => i.id)).toEqual([1, 2, 3, 4, 6]);
+    // cloudspaceId narrows to the images of the cloudspace's location; it adds no account's images.
+    const viaCloudspace = await call(api("images/list"), { jwt, json: { cloudspaceId: 101 } });
+    expect((viaCloudspace.json as { id: number }[]).map((i) => i.id)).toEqual([1, 2, 3, 4]);
+    const both = await call(api("images/list"), { jwt, json: { accountId: 1, cloudspaceId: 101 } });
+    expect((both.json as { id: number }[]).map((i) => i.id)).toEqual([1, 2, 3, 4, 6]);
+  });
+
+  it("lists for a cloudspace only the images of its location", async () => {
+    const jwt = await jwtFor();
+    ovc.imageCreateMs = 0;
+    const imported = await call(api("images/create"), {
+      jwt,
+      json: {
+        name: "ams-only",
+        url: "https://images.example.com/a.qcow2",
+        gid: 711,
+        boottype: "bios",
+        imagetype: "Linux",
+        accountId: 1,
+      },
+    });
+    expect(imported.status).toBe(200);
+    const id = imported.json as number;
+    const atAccount = await call(api("images/list"), { jwt, json: { accountId: 1 } });
+    expect((atAccount.json as { id: number }[]).map((i) => i.id)).toContain(id);
+    // Cloudspace 101 is at be-gen-1 (gid 212); the new image is at nl-ams-1 (gid 711).
+    const atCloudspace = await call(api("images/list"), { jwt, json: { accountId: 1, cloudspaceId: 101 } });
+    expect((atCloudspace.json as { id: number }[]).map((i) => i.id)).not.toContain(id);
   });
 
   it("creates an image that stays CREATING for imageCreateMs, then is listed", async () => {

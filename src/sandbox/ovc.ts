@@ -1515,21 +1515,27 @@ export class OvcEmulator extends Emulator {
     };
   }
 
+  /**
+   * `cloudapi_images.list` (2018 portal): CREATED images, the public ones (accountId 0) plus, with
+   * `accountId`, that account's; `cloudspaceId` narrows them to the cloudspace's location (its gid) and
+   * adds no account's images.
+   */
   #listImages(p: Params, user: Identity): Record<string, unknown>[] {
-    let accounts: number[];
+    let accountId = 0;
+    if (p.accountId !== null) {
+      const account = this.#liveAccount(p.accountId);
+      this.#require(user, "R", account);
+      accountId = account.id;
+    }
+    let gid: number | undefined;
     if (p.cloudspaceId !== null) {
       const { cloudspace, account } = this.#cloudspaceOf(p.cloudspaceId);
       this.#require(user, "R", account, cloudspace);
-      accounts = [account.id];
-    } else if (p.accountId !== null) {
-      const account = this.#liveAccount(p.accountId);
-      this.#require(user, "R", account);
-      accounts = [account.id];
-    } else {
-      accounts = this.#listAccounts(user).map((account) => account.id as number);
+      gid = cloudspace.gid;
     }
     return [...this.#images.values()]
-      .filter((image) => image.accountId === 0 || accounts.includes(image.accountId))
+      .filter((image) => image.accountId === 0 || image.accountId === accountId)
+      .filter((image) => gid === undefined || image.gid === gid)
       .filter((image) => this.#imageStatus(image) === "CREATED")
       .map((image) => this.#imageView(image));
   }

@@ -654,7 +654,7 @@ const listImagesTool = defineTool({
   description: "Usable images (public ones plus an account's own): id, name, type, size in GB, username.",
   input: {
     account_id: accountId.optional().describe("Also the images of this account"),
-    cloudspace_id: cloudspaceId.optional().describe("Also the images of this cloudspace's account"),
+    cloudspace_id: cloudspaceId.optional().describe("Only the images at this cloudspace's location"),
   },
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
