@@ -139,13 +139,16 @@ describe("dci tools over a real MCP client (email and password)", () => {
     harness = await startHarness();
     const { tools } = await harness.client.listTools();
     const schema = tools.find((tool) => tool.name === "dci_get_server")?.outputSchema;
-    expect(schema?.properties).toMatchObject({
-      id: { type: "integer" },
-      name: { type: "string" },
-      state: { type: "string" },
-      power_status: { type: "string" },
+    // Each may be absent or null; name and power_status, not in the vendor's sample, any scalar.
+    const types = (...names: string[]) => ({ anyOf: names.map((type) => ({ type })) });
+    const scalar = types("string", "number", "boolean", "null");
+    expect(schema?.properties).toEqual({
+      id: types("number", "string", "null"),
+      name: scalar,
+      state: types("string", "null"),
+      power_status: scalar,
       operation: {
-        anyOf: [{ type: "object", properties: { status: { type: "string" } } }, { type: "null" }],
+        anyOf: [{ type: "object", properties: { status: types("string", "null") } }, { type: "null" }],
       },
     });
     // A get may come back shortened to the output budget: nothing can be required of it.
@@ -606,12 +609,15 @@ describe("dci in the generic tools", () => {
       authenticated: true,
       check: { ok: true },
     });
-    expect(last(apiRequests(harness)).query).toEqual({ limit: "0,1" });
+    // The probe asks who the session is: an authenticated read any user may make, under /auth/v4.
+    const probe = last(harness.dci.requestsTo("/auth/v4/whoami"));
+    expect(probe).toMatchObject({ method: "GET", path: "/auth/v4/whoami", query: {}, body: "" });
+    expectSessionHeaders(probe, liveToken(harness));
   });
 });
 
 describe("the DCImanager emulator's own rules", () => {
-  it("takes the token from x-xsrf-token or the ses6 cookie, under /api/auth and /auth, without isp-box-instance", async () => {
+  it("takes the token from x-xsrf-token or the ses6 cookie, under /api/auth and /auth, without isp-box-instance; whoami", async () => {
     const dci = new DciEmulator();
     await dci.start();
     try {
@@ -627,6 +633,25 @@ describe("the DCImanager emulator's own rules", () => {
       const without = await fetch(`${dci.url}${DCI}/server/1`);
       expect([byHeader.status, byCookie.status, without.status]).toEqual([200, 200, 401]);
       expect(await without.json()).toEqual({ error: { code: 3001, msg: "Unauthorized", value: {} } });
+      // whoami answers the session's own user as the user list shows it (without its server count), under
+      // both prefixes; a guest gets 3001.
+      const users = await fetch(`${dci.url}${DCI}/user`, { headers: { "x-xsrf-token": token } });
+      const { server_count: _count, ...admin } = ((await users.json()) as { list: Record<string, unknown>[] })
+        .list[0] as Record<string, unknown>;
+      expect(admin.email).toBe(DCI_SANDBOX.email);
+      for (const prefix of ["/auth/v4", AUTH]) {
+        const me = await fetch(`${dci.url}${prefix}/whoami`, { headers: { "x-xsrf-token": token } });
+        expect(me.status, prefix).toBe(200);
+        expect(await me.json()).toEqual(admin);
+      }
+      const guest = await fetch(`${dci.url}/auth/v4/whoami`);
+      expect(guest.status).toBe(401);
+      expect(((await guest.json()) as { error: { code: number } }).error.code).toBe(3001);
+      const posted = await fetch(`${dci.url}/auth/v4/whoami`, {
+        method: "POST",
+        headers: { "x-xsrf-token": token },
+      });
+      expect(posted.status).toBe(405);
     } finally {
       await dci.stop();
     }

@@ -103,8 +103,9 @@ describe("tool inventory", () => {
 
   it("keeps tools/list compact", () => {
     const bytes = JSON.stringify({ tools }).length;
-    // A regression guard, not the bench target: see `npm run bench` for the per-tool figures.
-    expect(bytes / tools.length).toBeLessThan(760);
+    // A regression guard, not the bench target: see `npm run bench` for the per-tool figures. Raised from
+    // 760 for the output fields that accept null, as real platforms send it (about 430 B in all).
+    expect(bytes / tools.length).toBeLessThan(770);
   });
 
   it("matches the schema snapshot of every tool (update on purpose with vitest -u)", async () => {

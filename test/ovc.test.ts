@@ -153,8 +153,8 @@ describe("ovc transport over a real MCP client", () => {
       sizeId: 2,
       datadisks: [100, 200],
     });
-    // The strict reading (empty means missing) would refuse it; the platform got the key.
-    expect(harness.ovc.machine(1009)).toMatchObject({ name: "worker-01", description: "", vcpus: 2 });
+    // Optional upstream, and "" reads as absent there: the machine has no description.
+    expect(harness.ovc.machine(1009)).toMatchObject({ name: "worker-01", description: null, vcpus: 2 });
 
     const custom = await harness.call("ovc_create_machine", {
       cloudspace_id: 101,
@@ -262,6 +262,9 @@ describe("ovc transport over a real MCP client", () => {
     expect(textOf(machines)).toContain(
       "-> 404: Could not find 998 of type cloudspace. Check the id with ovc_list_cloudspaces;",
     );
+    // The image check before the create is skipped when images/list answers in another shape: the
+    // platform's own refusal, from the task, then names every id the call carries.
+    harness.ovc.reshapeNext(1, `${CLOUDAPI}/images/list`, () => ({ images: "unexpected" }));
     const noImage = await harness.call("ovc_create_machine", {
       cloudspace_id: 101,
       name: "x2",
@@ -269,6 +272,7 @@ describe("ovc transport over a real MCP client", () => {
       disk_size_gb: 20,
       size_id: 1,
     });
+    expect(calls(harness, "cloudapi/images/list").at(-1)?.reshaped).toBe(true);
     expect(textOf(noImage)).toBe(
       "ovc POST /restmachine/cloudapi/machines/create -> 404: the task failed: Could not find 77 of type image. " +
         "Check the ids with ovc_list_cloudspaces, ovc_list_images, ovc_list_sizes; a deleted resource answers 404 too.",
@@ -392,11 +396,13 @@ describe("ovc long operations (_async tasks)", () => {
         "Cloudspace 107 created; it deploys in the background (VIRTUAL, DEPLOYING, DEPLOYED): check with ovc_get_cloudspace.",
     });
     const sent = calls(harness).map((r) => r.path);
-    expect(sent[0]).toBe(`${CLOUDAPI}/cloudspaces/create`);
-    expect(sent.slice(1).every((path) => path === TASK_GET)).toBe(true);
-    expect(sent.length).toBeGreaterThanOrEqual(3);
+    // First the checks (the location exists, the name is free), read side by side, then the create.
+    expect(sent.slice(0, 2).sort()).toEqual([`${CLOUDAPI}/cloudspaces/list`, `${CLOUDAPI}/locations/list`]);
+    expect(sent[2]).toBe(`${CLOUDAPI}/cloudspaces/create`);
+    expect(sent.slice(3).every((path) => path === TASK_GET)).toBe(true);
+    expect(sent.length).toBeGreaterThanOrEqual(5);
     for (const poll of calls(harness, "system/task/get")) expect(poll.json).toEqual({ taskguid: task_guid });
-    expect(progress).toHaveLength(sent.length - 1);
+    expect(progress).toHaveLength(sent.length - 3);
     expect(progress[0]?.message).toBe('Creating cloudspace "web-tier": running');
     expect(progress.at(-1)?.message).toBe('Creating cloudspace "web-tier": succeeded');
     expect(harness.ovc.cloudspace(107)?.name).toBe("web-tier");
@@ -443,12 +449,20 @@ describe("ovc long operations (_async tasks)", () => {
   it("reports a failed task as an error naming the method and the platform's reason", async () => {
     harness = await startHarness();
     harness.ovc.taskDurationMs = 200;
-    const args = { account_id: 1, location: "xyz", name: "nowhere", access: "sandbox-admin" };
+    // A public range: no check before the create knows the platform's CIDR rule, so its task refuses it.
+    const args = {
+      account_id: 1,
+      location: "be-gen-1",
+      name: "public-range",
+      access: "sandbox-admin",
+      private_network: "8.8.8.0/24",
+    };
     const waited = await harness.call("ovc_create_cloudspace", args);
     expect(waited.isError).toBe(true);
     expect(textOf(waited)).toBe(
-      "ovc POST /restmachine/cloudapi/cloudspaces/create -> 400: the task failed: Location xyz does not exists. " +
-        "Fix the parameters as the message says; infra_list_operations describes each method's parameters.",
+      "ovc POST /restmachine/cloudapi/cloudspaces/create -> 400: the task failed: Invalid private network 8.8.8.0/24, " +
+        "expected a private range like 192.168.103.0/24. Fix the parameters as the message says; " +
+        "infra_list_operations describes each method's parameters.",
     );
 
     const started = await harness.call("ovc_create_cloudspace", { ...args, wait: false });
@@ -459,7 +473,8 @@ describe("ovc long operations (_async tasks)", () => {
     expect(read.structuredContent).toEqual({
       task_guid,
       status: "failed",
-      error: "400 Bad Request: Location xyz does not exists",
+      error:
+        "400 Bad Request: Invalid private network 8.8.8.0/24, expected a private range like 192.168.103.0/24",
     });
   });
 
@@ -547,6 +562,404 @@ describe("ovc long operations (_async tasks)", () => {
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect(calls(h, "system/task/get")).toHaveLength(polls);
     expect(polls).toBeLessThanOrEqual(2);
+  });
+});
+
+const BROKER_IMPORT = `${REST}/cloudbroker/image/createImage`;
+const rocky = {
+  name: "rocky-9",
+  url: "https://images.example.com/rocky-9.qcow2",
+  gid: 711,
+  image_type: "Linux",
+  boot_type: "uefi",
+  account_id: 2,
+};
+/** The import's parameters as both calls take them (camelCase; absent ones not sent). */
+const rockyParams = {
+  name: "rocky-9",
+  url: "https://images.example.com/rocky-9.qcow2",
+  gid: 711,
+  imagetype: "Linux",
+  boottype: "uefi",
+  accountId: 2,
+};
+/** The admin ItsYou.online client swapped for the read-only user's. */
+const AUDITOR_ENV = {
+  OVC_IYO_CLIENT_ID: OVC_SANDBOX.readOnlyIyoClientId,
+  OVC_IYO_CLIENT_SECRET: OVC_SANDBOX.readOnlyIyoClientSecret,
+};
+
+/** ovc_create_cloudspace in account 1 at be-gen-1 with the admin's access. */
+function newCloudspace(h: Harness, name: string): Promise<CallToolResult> {
+  return h.call("ovc_create_cloudspace", {
+    account_id: 1,
+    location: "be-gen-1",
+    name,
+    access: "sandbox-admin",
+  });
+}
+
+describe("ovc image import on older portals (no cloudapi/images/create)", () => {
+  it("imports with cloudbroker/image/createImage after the portal's 'Could not find method' 404, which it pays once per session", async () => {
+    harness = await startHarness();
+    harness.ovc.hasImagesCreate = false;
+    harness.ovc.imageCreateMs = 0;
+    const first = await harness.call("ovc_create_image", rocky);
+    expect(first.isError).toBeFalsy();
+    expect(first.structuredContent).toEqual({
+      status: "accepted",
+      summary:
+        'The import of "rocky-9" was accepted (through cloudbroker/image/createImage: this portal has no ' +
+        "cloudapi/images/create) and runs on in the background; the platform gives no id for it: " +
+        "ovc_list_images with account_id 2 lists it once it is ready.",
+    });
+    expect(calls(harness).map((r) => r.path)).toEqual([
+      `${CLOUDAPI}/locations/list`,
+      `${CLOUDAPI}/images/create`,
+      BROKER_IMPORT,
+    ]);
+    expect(calls(harness, "cloudapi/images/create")[0]?.json).toEqual({ ...rockyParams, _async: true });
+    // The same parameters, without _async: a refusal comes back at once, not in a task that may never end.
+    expect(last(calls(harness))).toMatchObject({ method: "POST", json: rockyParams });
+
+    const second = await harness.call("ovc_create_image", { ...rocky, name: "rocky-9-minimal" });
+    expect(second.structuredContent).toMatchObject({ status: "accepted" });
+    expect(
+      calls(harness)
+        .slice(3)
+        .map((r) => r.path),
+    ).toEqual([`${CLOUDAPI}/locations/list`, BROKER_IMPORT]);
+    expect(calls(harness, "cloudapi/images/create")).toHaveLength(1);
+    expect(
+      harness.logs.filter((line) => line.includes("this portal has no cloudapi/images/create")),
+    ).toHaveLength(1);
+    const images = await harness.call("ovc_list_images", { account_id: 2, fields: ["name"] });
+    expect(images.structuredContent).toMatchObject({
+      items: expect.arrayContaining([{ name: "rocky-9" }, { name: "rocky-9-minimal" }]),
+    });
+  });
+
+  it("falls back on no other 404: a missing resource, or an unknown account inside the task", async () => {
+    harness = await startHarness();
+    harness.ovc.taskDurationMs = 0;
+    harness.ovc.failNext(1, 404, { path: `${CLOUDAPI}/images/create` });
+    const missing = await harness.call("ovc_create_image", rocky);
+    expect(textOf(missing)).toBe(
+      "ovc POST /restmachine/cloudapi/images/create -> 404: Could not find an accessible resource. " +
+        "Check the id with ovc_list_accounts; a deleted resource answers 404 too.",
+    );
+    const account = await harness.call("ovc_create_image", { ...rocky, account_id: 99 });
+    expect(textOf(account)).toBe(
+      "ovc POST /restmachine/cloudapi/images/create -> 404: the task failed: Could not find 99 of type account. " +
+        "Check the id with ovc_list_accounts; a deleted resource answers 404 too.",
+    );
+    expect(calls(harness, "cloudbroker/image/createImage")).toHaveLength(0);
+    // Nothing marked the portal as old: the next import still asks images/create.
+    const done = await harness.call("ovc_create_image", rocky);
+    expect(done.structuredContent).toMatchObject({ status: "succeeded", image_id: 7 });
+    expect(calls(harness, "cloudapi/images/create")).toHaveLength(3);
+  });
+
+  it("says the user is no administrator when the broker import answers 403, and what to do", async () => {
+    harness = await startHarness({ env: AUDITOR_ENV });
+    harness.ovc.hasImagesCreate = false;
+    const refused = await harness.call("ovc_create_image", rocky);
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toBe(
+      "ovc POST /restmachine/cloudbroker/image/createImage -> 403: User auditor@itsyouonline has no access. " +
+        "If you would like to gain access please contact your adminstrator. This portal has no " +
+        "cloudapi/images/create; its import, cloudbroker/image/createImage, is for OpenvCloud administrators, " +
+        "and the configured user is not one. Ask an administrator to import the image, or configure an " +
+        "administrator's OVC_* credentials.",
+    );
+    expect(harness.ovc.image(7)).toBeUndefined();
+  });
+
+  it("reports a task whose result is true as accepted, running on, without an id", async () => {
+    harness = await startHarness();
+    harness.ovc.imagesCreateAnswersTrue = true;
+    harness.ovc.taskDurationMs = 0;
+    const result = await harness.call("ovc_create_image", { ...rocky, account_id: undefined });
+    const { task_guid, ...rest } = result.structuredContent as { task_guid: string };
+    expect(task_guid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(rest).toEqual({
+      status: "accepted",
+      summary:
+        'The import of "rocky-9" was accepted and runs on in the background; the platform gives no id for it: ' +
+        "ovc_list_images lists it once it is ready.",
+    });
+    expect(calls(harness, "system/task/get").length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("refuses both import calls in read-only mode, sending nothing", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_READ_ONLY: "true" } });
+    const { tools } = await harness.client.listTools();
+    expect(tools.map((tool) => tool.name)).not.toContain("ovc_create_image");
+    await expect(harness.call("ovc_create_image", rocky)).rejects.toThrow(/Unknown tool ovc_create_image/);
+    const session = harness.runtime.sessions.get("ovc")!;
+    for (const path of [`${CLOUDAPI}/images/create`, BROKER_IMPORT]) {
+      await expect(session.request({ method: "POST", path, json: rockyParams })).rejects.toThrow(
+        `Read-only mode: ovc POST ${path} was not sent.`,
+      );
+    }
+    expect(harness.ovc.requests).toHaveLength(0);
+  });
+
+  it("asks to confirm only the call it will make: images/create or the broker, once the portal is known", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "mutating" } });
+    harness.ovc.hasImagesCreate = false;
+    const base = harness.ovc.url;
+    const asked = await harness.call("ovc_create_image", rocky);
+    const { preview, confirmation_token } = asked.structuredContent as {
+      preview: string;
+      confirmation_token: string;
+    };
+    expect(preview).toBe(
+      `POST ${base}/restmachine/cloudapi/images/create (on a portal without it, ${BROKER_IMPORT}): ` +
+        'import image "rocky-9" (Linux, uefi) from https://images.example.com/rocky-9.qcow2 into account 2',
+    );
+    expect(calls(harness).map((r) => r.path)).toEqual([`${CLOUDAPI}/locations/list`]);
+    const done = await harness.call("ovc_create_image", { ...rocky, confirmation_token });
+    expect(done.structuredContent).toMatchObject({ status: "accepted" });
+
+    const again = await harness.call("ovc_create_image", { ...rocky, name: "rocky-9-minimal" });
+    const second = again.structuredContent as { preview: string; confirmation_token: string };
+    expect(second.preview).toBe(
+      `POST ${base}${BROKER_IMPORT}: import image "rocky-9-minimal" (Linux, uefi) from ` +
+        "https://images.example.com/rocky-9.qcow2 into account 2",
+    );
+    const redeemed = await harness.call("ovc_create_image", {
+      ...rocky,
+      name: "rocky-9-minimal",
+      confirmation_token: second.confirmation_token,
+    });
+    expect(redeemed.structuredContent).toMatchObject({ status: "accepted" });
+    expect(calls(harness, "cloudapi/images/create")).toHaveLength(1);
+    expect(calls(harness, "cloudbroker/image/createImage")).toHaveLength(2);
+  });
+});
+
+describe("ovc task polls on portals before 2.5.6 and on the 2018 portal", () => {
+  it("polls a fresh task again when its first poll answers 404", async () => {
+    harness = await startHarness();
+    harness.ovc.unknownTaskPolls = 1;
+    harness.ovc.taskDurationMs = 0;
+    const result = await newCloudspace(harness, "fresh-task");
+    expect(result.structuredContent).toMatchObject({ status: "succeeded", cloudspace_id: 107 });
+    // The 404, then the result: two polls.
+    expect(calls(harness, "system/task/get")).toHaveLength(2);
+  });
+
+  it("ends the wait on a 404 once the task is no longer fresh (5 s)", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_TIMEOUT_MS: "20000" } });
+    await harness.call("ovc_list_locations");
+    harness.ovc.unknownTaskPolls = 1_000;
+    harness.ovc.taskDurationMs = 60_000;
+    vi.useFakeTimers({ toFake: ["Date"] });
+    let polls = 0;
+    const result = (await harness.client.callTool(
+      {
+        name: "ovc_create_cloudspace",
+        arguments: { account_id: 1, location: "be-gen-1", name: "gone", access: "sandbox-admin" },
+      },
+      undefined,
+      {
+        // After the first poll (a 404, forgiven), the task is 6 s old.
+        onprogress: () => {
+          polls += 1;
+          vi.setSystemTime(Date.now() + 6_000);
+        },
+      },
+    )) as CallToolResult;
+    expect(polls).toBe(1);
+    expect(calls(harness, "system/task/get")).toHaveLength(2);
+    expect(textOf(result)).toBe(
+      "ovc POST /restmachine/system/task/get -> 404: Task is not found. The task is unknown, or it ended over 10 " +
+        "minutes ago and its result was dropped: check the resource itself (ovc_list_cloudspaces, " +
+        "ovc_list_machines, ovc_list_images).",
+    );
+  });
+
+  it("ends a wait at its budget with how long the task ran, why it may never end, and where to look for the object", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_TIMEOUT_MS: "2000" } });
+    await harness.call("ovc_list_locations");
+    // The 2018 portal: a refused task never stores a result (the refusals here pass every check before it).
+    harness.ovc.refusedTasksNeverEnd = true;
+    harness.ovc.taskDurationMs = 0;
+    const creates: [string, Record<string, unknown>, string][] = [
+      [
+        "ovc_create_cloudspace",
+        {
+          account_id: 1,
+          location: "be-gen-1",
+          name: "public",
+          access: "sandbox-admin",
+          private_network: "8.8.8.0/24",
+        },
+        'ovc_list_cloudspaces lists a cloudspace "public" in account 1',
+      ],
+      [
+        "ovc_create_machine",
+        { cloudspace_id: 101, name: "odd-disk", image_id: 1, size_id: 2, disk_size_gb: 33 },
+        'ovc_list_machines with cloudspace_id 101 lists a machine "odd-disk"',
+      ],
+      [
+        "ovc_create_image",
+        { ...rocky, url: "ftp://images.example.com/rocky-9.qcow2" },
+        'ovc_list_images with account_id 2 lists an image "rocky-9" once its import is done',
+      ],
+    ];
+    for (const [tool, args, lookup] of creates) {
+      const polls = calls(harness, "system/task/get").length;
+      const result = await harness.call(tool, args);
+      expect(result.isError, tool).toBeFalsy();
+      const { task_guid, running_for_seconds, summary, ...rest } = result.structuredContent as {
+        task_guid: string;
+        running_for_seconds: number;
+        summary: string;
+      };
+      expect(rest, tool).toEqual({ status: "running" });
+      expect(task_guid).toMatch(/^[0-9a-f-]{36}$/);
+      expect(Number.isInteger(running_for_seconds)).toBe(true);
+      expect(summary).toBe(
+        `Still running after ${running_for_seconds} s, when the call's time budget (INFRA_MCP_TIMEOUT_MS) ended ` +
+          "the wait; ovc_get_task follows it. Some OpenvCloud versions never finish a task the platform refused " +
+          `(a name taken, no access, a bad location): if it stays running, see whether ${lookup}.`,
+      );
+      expect(calls(harness, "system/task/get").length, tool).toBeGreaterThan(polls);
+    }
+    // The platform refused each: nothing was created, and each task still reads as running.
+    expect(harness.ovc.cloudspace(107)).toBeUndefined();
+    expect(harness.ovc.machine(1009)).toBeUndefined();
+    expect(harness.ovc.image(7)).toBeUndefined();
+  });
+});
+
+describe("ovc checks before a create", () => {
+  /** No create reached the platform, whatever was read. */
+  function expectNoCreate(h: Harness): void {
+    expect(calls(h).filter((r) => /\/create$/.test(r.path))).toEqual([]);
+  }
+
+  it("refuses a cloudspace whose name the account has (live or in the recycle bin), or an unknown location", async () => {
+    harness = await startHarness();
+    const base = { account_id: 1, location: "be-gen-1", access: "sandbox-admin" };
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { name: "production" },
+        'account 1 already has a cloudspace named "production" (id 101, DEPLOYED); names are unique in an account',
+      ],
+      [
+        { name: "sandbox-old" },
+        'account 1 already has a cloudspace named "sandbox-old" (id 104, in the recycle bin, which still holds its name)',
+      ],
+      [
+        { name: "new-space", location: "xyz" },
+        'no location has the code "xyz"; ovc_list_locations lists them (be-gen-1, nl-ams-1)',
+      ],
+    ];
+    for (const [change, reason] of cases) {
+      const result = await harness.call("ovc_create_cloudspace", { ...base, ...change });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toContain(`ovc_create_cloudspace: ${reason}`);
+      expect(textOf(result)).toMatch(/\. Nothing was sent\.$/);
+    }
+    expect(last(calls(harness, "cloudapi/cloudspaces/list")).json).toEqual({ includedeleted: true });
+    expectNoCreate(harness);
+    // The same name in another account is free.
+    const other = await harness.call("ovc_create_cloudspace", { ...base, account_id: 2, name: "production" });
+    expect(other.structuredContent).toMatchObject({ status: "succeeded" });
+  });
+
+  it("refuses a machine the platform would refuse: name, image, boot disk, size, cloudspace", async () => {
+    harness = await startHarness();
+    const base = {
+      cloudspace_id: 101,
+      name: "app-01",
+      image_id: 1,
+      disk_size_gb: 20,
+      vcpus: 2,
+      memory_mb: 2048,
+    };
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { name: "web-01" },
+        'cloudspace 101 already has a machine named "web-01" (id 1001); choose another name',
+      ],
+      [
+        { image_id: 77 },
+        "image 77 cannot be used in cloudspace 101: it is not among the ready images of account 1 there; " +
+          "ovc_list_images with account_id 1 and cloudspace_id 101 lists them",
+      ],
+      // Image 6 is account 1's own; cloudspace 103 belongs to account 2.
+      [{ cloudspace_id: 103, image_id: 6 }, "image 6 cannot be used in cloudspace 103"],
+      [{ image_id: 4 }, "image 4 (Windows 2019 Standard) needs a boot disk of at least 40 GB, not 20"],
+      [
+        { cloudspace_id: 103, vcpus: undefined, memory_mb: undefined, size_id: 2 },
+        "cloudspace 103 does not allow size 2; ovc_list_sizes with cloudspace_id 103 lists the sizes it allows (1, 3, 4, 5)",
+      ],
+      [{ cloudspace_id: 104 }, "cloudspace 104 is in the recycle bin (DELETED): restore it first"],
+    ];
+    for (const [change, reason] of cases) {
+      const result = await harness.call("ovc_create_machine", { ...base, ...change });
+      expect(result.isError, reason).toBe(true);
+      expect(textOf(result)).toContain(`ovc_create_machine: ${reason}`);
+    }
+    // The images were asked for with both ids: the account's and the public ones, of that location.
+    expect(last(calls(harness, "cloudapi/images/list")).json).toEqual({ accountId: 1, cloudspaceId: 101 });
+    const unknown = await harness.call("ovc_create_machine", { ...base, cloudspace_id: 999 });
+    expect(textOf(unknown)).toBe(
+      "ovc POST /restmachine/cloudapi/cloudspaces/get -> 404: Could not find 999 of type cloudspace. " +
+        "Check the id with ovc_list_cloudspaces; a deleted resource answers 404 too.",
+    );
+    expectNoCreate(harness);
+  });
+
+  it("refuses an image import into a grid id no location has", async () => {
+    harness = await startHarness();
+    const result = await harness.call("ovc_create_image", { ...rocky, gid: 999 });
+    expect(textOf(result)).toBe(
+      "ovc_create_image: no location has the grid id 999; ovc_list_locations lists them: 212 (be-gen-1), " +
+        "711 (nl-ams-1). Nothing was sent.",
+    );
+    expect(calls(harness).map((r) => r.path)).toEqual([`${CLOUDAPI}/locations/list`]);
+  });
+
+  it("skips a check whose read fails for another reason than the call's ids, and sends the create", async () => {
+    harness = await startHarness();
+    harness.ovc.taskDurationMs = 0;
+    await harness.call("ovc_list_accounts");
+    // One of the two reads (they go side by side) meets an unhandled exception: a 500 eco page.
+    harness.ovc.crashNext(1);
+    const result = await newCloudspace(harness, "despite-500");
+    expect(result.structuredContent).toMatchObject({ status: "succeeded", cloudspace_id: 107 });
+    expect(calls(harness, "cloudapi/cloudspaces/create")).toHaveLength(1);
+    expect(harness.logs.join("\n")).toMatch(/failed, so its check before the create was skipped/);
+  });
+
+  it("refuses before asking for confirmation, so no one confirms a create that is then refused", async () => {
+    harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "mutating" } });
+    const refused = await harness.call("ovc_create_machine", {
+      cloudspace_id: 101,
+      name: "web-02",
+      image_id: 1,
+      disk_size_gb: 20,
+      vcpus: 2,
+      memory_mb: 2048,
+    });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain('cloudspace 101 already has a machine named "web-02" (id 1002)');
+    expect(refused.structuredContent).toBeUndefined();
+    const asked = await harness.call("ovc_create_machine", {
+      cloudspace_id: 101,
+      name: "web-04",
+      image_id: 1,
+      disk_size_gb: 20,
+      vcpus: 2,
+      memory_mb: 2048,
+    });
+    expect(asked.structuredContent).toMatchObject({ confirmation_required: true });
+    expectNoCreate(harness);
   });
 });
 

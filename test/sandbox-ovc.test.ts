@@ -870,7 +870,7 @@ describe("ovc emulator machines", () => {
     });
   });
 
-  it("creates machines from a size or from vcpus and memory; description is required as a key", async () => {
+  it("creates machines from a size or from vcpus and memory; description is optional, and empty means absent", async () => {
     const jwt = await jwtFor();
     const bySize = await call(api("machines/create"), {
       jwt,
@@ -908,17 +908,13 @@ describe("ovc emulator machines", () => {
     });
     expect(custom.json).toBe(1010);
     expect(ovc.machine(1010)).toMatchObject({ sizeid: null, vcpus: 6, memory: 12288, storage: 60 });
+    expect(ovc.machine(1009)?.description).toBeNull();
     const noDescription = await call(api("machines/create"), {
       jwt,
       json: { cloudspaceId: 101, name: "web-04", imageId: 1, disksize: 40, sizeId: 2 },
     });
-    expect(noDescription).toMatchObject({ status: 400, json: "Param with name:description is missing." });
-    ovc.descriptionEmptyIsMissing = true;
-    const strict = await call(api("machines/create"), {
-      jwt,
-      json: { cloudspaceId: 101, name: "web-04", description: "", imageId: 1, disksize: 40, sizeId: 2 },
-    });
-    expect(strict.json).toBe("Param with name:description is missing.");
+    expect(noDescription).toMatchObject({ status: 200, json: 1011 });
+    expect(ovc.machine(1011)?.description).toBeNull();
   });
 
   it("refuses bad machine creations with the upstream's kinds of errors", async () => {
@@ -991,10 +987,12 @@ describe("ovc emulator machines", () => {
 });
 
 describe("ovc emulator images and sizes", () => {
-  it("lists only CREATED images: public ones plus those of the user's or the given account", async () => {
+  it("lists only CREATED images: the public ones, plus the given account's", async () => {
     const jwt = await jwtFor();
+    // Without accountId the portal lists public images only (cloudapi_images.list: accountId 0), even
+    // for a user whose own account has images.
     const all = await call(api("images/list"), { jwt });
-    expect((all.json as { id: number }[]).map((i) => i.id)).toEqual([1, 2, 3, 4, 6]);
+    expect((all.json as { id: number }[]).map((i) => i.id)).toEqual([1, 2, 3, 4]);
     expect((all.json as unknown[])[3]).toEqual({
       id: 4,
       name: "Windows 2019 Standard",
@@ -1005,10 +1003,38 @@ describe("ovc emulator images and sizes", () => {
       accountId: 0,
       status: "CREATED",
     });
+    const acme = await call(api("images/list"), { jwt, json: { accountId: 1 } });
+    expect((acme.json as { id: number }[]).map((i) => i.id)).toEqual([1, 2, 3, 4, 6]);
     const globex = await call(api("images/list"), { jwt, json: { accountId: 2 } });
     expect((globex.json as { id: number }[]).map((i) => i.id)).toEqual([1, 2, 3, 4]);
-    const viaCloudspace = await call(api("images/list"), { jwt, json: { cloudspaceId: 102 } });
-    expect((viaCloudspace.json as { id: number }[]).map((i) => i.id)).toEqual([1, 2, 3, 4, 6]);
+    // cloudspaceId narrows to the images of the cloudspace's location; it adds no account's images.
+    const viaCloudspace = await call(api("images/list"), { jwt, json: { cloudspaceId: 101 } });
+    expect((viaCloudspace.json as { id: number }[]).map((i) => i.id)).toEqual([1, 2, 3, 4]);
+    const both = await call(api("images/list"), { jwt, json: { accountId: 1, cloudspaceId: 101 } });
+    expect((both.json as { id: number }[]).map((i) => i.id)).toEqual([1, 2, 3, 4, 6]);
+  });
+
+  it("lists for a cloudspace only the images of its location", async () => {
+    const jwt = await jwtFor();
+    ovc.imageCreateMs = 0;
+    const imported = await call(api("images/create"), {
+      jwt,
+      json: {
+        name: "ams-only",
+        url: "https://images.example.com/a.qcow2",
+        gid: 711,
+        boottype: "bios",
+        imagetype: "Linux",
+        accountId: 1,
+      },
+    });
+    expect(imported.status).toBe(200);
+    const id = imported.json as number;
+    const atAccount = await call(api("images/list"), { jwt, json: { accountId: 1 } });
+    expect((atAccount.json as { id: number }[]).map((i) => i.id)).toContain(id);
+    // Cloudspace 101 is at be-gen-1 (gid 212); the new image is at nl-ams-1 (gid 711).
+    const atCloudspace = await call(api("images/list"), { jwt, json: { accountId: 1, cloudspaceId: 101 } });
+    expect((atCloudspace.json as { id: number }[]).map((i) => i.id)).not.toContain(id);
   });
 
   it("creates an image that stays CREATING for imageCreateMs, then is listed", async () => {
@@ -1189,6 +1215,127 @@ describe("ovc emulator asynchronous calls (_async + system/task)", () => {
   });
 });
 
+describe("ovc emulator older portals and their task quirks", () => {
+  const task = (jwt: string, taskguid: string) =>
+    call("/restmachine/system/task/get", { jwt, json: { taskguid } });
+  const image = {
+    name: "Rocky 9 x64",
+    url: "https://images.example.com/rocky-9.qcow2",
+    gid: 711,
+    imagetype: "Linux",
+    boottype: "uefi",
+    accountId: 2,
+  };
+
+  it("has no cloudapi/images/create on an older portal, and the admins' broker import answers true", async () => {
+    const now = startClock();
+    ovc.hasImagesCreate = false;
+    ovc.imageCreateMs = 10_000;
+    const jwt = await jwtFor();
+    expect(await call(api("images/create"), { jwt, json: image })).toMatchObject({
+      status: 404,
+      json: "Could not find method, path was cloudapi/images/create",
+    });
+    const broker = await call("/restmachine/cloudbroker/image/createImage", { jwt, json: image });
+    expect(broker).toMatchObject({ status: 200, json: true });
+    // The import runs on in the background: CREATING, then listed.
+    expect(ovc.image(7)).toMatchObject({ name: "Rocky 9 x64", status: "CREATING", accountId: 2 });
+    vi.setSystemTime(now + 10_000);
+    const listed = await call(api("images/list"), { jwt, json: { accountId: 2 } });
+    expect((listed.json as { id: number }[]).map((i) => i.id)).toContain(7);
+    // With _async the broker call is a task like any other, whose result is that true.
+    const guid = (
+      await call("/restmachine/cloudbroker/image/createImage", { jwt, json: { ...image, _async: 1 } })
+    ).json as string;
+    vi.setSystemTime(now + 10_000 + ovc.taskDurationMs);
+    expect((await task(jwt, guid)).json).toEqual([true, true]);
+  });
+
+  it("refuses the broker import to a non-admin (403), a bad account or boot type (400); an unknown gid fails unseen", async () => {
+    const jwt = await jwtFor();
+    const auditor = await call("/restmachine/cloudbroker/image/createImage", {
+      jwt: await auditorJwt(),
+      json: image,
+    });
+    expect(auditor).toMatchObject({
+      status: 403,
+      json: "User auditor@itsyouonline has no access. If you would like to gain access please contact your adminstrator",
+    });
+    const cases: [Record<string, unknown>, string][] = [
+      [{ accountId: 99 }, "Specified accountId does not exists"],
+      [{ boottype: "efi" }, "Invalid boottype, should be either uefi or bios"],
+      [{ url: "not a url" }, "Invalid url passed"],
+    ];
+    for (const [change, message] of cases) {
+      const answer = await call("/restmachine/cloudbroker/image/createImage", {
+        jwt,
+        json: { ...image, ...change },
+      });
+      expect({ status: answer.status, json: answer.json }).toEqual({ status: 400, json: message });
+    }
+    const nowhere = await call("/restmachine/cloudbroker/image/createImage", {
+      jwt,
+      json: { ...image, gid: 999 },
+    });
+    expect(nowhere.json).toBe(true);
+    expect(ovc.image(7)).toBeUndefined();
+  });
+
+  it("answers true instead of the id from images/create when told to, synchronously and as a task", async () => {
+    const now = startClock();
+    ovc.imagesCreateAnswersTrue = true;
+    const jwt = await jwtFor();
+    expect((await call(api("images/create"), { jwt, json: image })).json).toBe(true);
+    const guid = (await call(api("images/create"), { jwt, json: { ...image, _async: true } })).json as string;
+    vi.setSystemTime(now + ovc.taskDurationMs);
+    expect((await task(jwt, guid)).json).toEqual([true, true]);
+    expect(ovc.image(8)).toMatchObject({ name: "Rocky 9 x64" });
+  });
+
+  it("answers a fresh task's first polls with 404 Task is not found, then as usual", async () => {
+    const now = startClock();
+    ovc.unknownTaskPolls = 2;
+    const jwt = await jwtFor();
+    const guid = (await call(api("accounts/list"), { jwt, json: { _async: true } })).json as string;
+    expect(await task(jwt, guid)).toMatchObject({ status: 404, json: "Task is not found" });
+    expect(await task(jwt, guid)).toMatchObject({ status: 404, json: "Task is not found" });
+    expect(await task(jwt, guid)).toMatchObject({ status: 202, text: "" });
+    vi.setSystemTime(now + ovc.taskDurationMs);
+    expect((await task(jwt, guid)).status).toBe(200);
+  });
+
+  it("never ends a task the platform refused when told to (2018), but still stores an unhandled error", async () => {
+    const now = startClock();
+    ovc.refusedTasksNeverEnd = true;
+    const jwt = await jwtFor();
+    const refused = (
+      await call(api("cloudspaces/create"), {
+        jwt,
+        json: { _async: true, accountId: 1, location: "xyz", name: "nowhere", access: "sandbox-admin" },
+      })
+    ).json as string;
+    const crashed = (
+      await call(api("cloudspaces/create"), {
+        jwt,
+        json: {
+          _async: true,
+          accountId: 1,
+          location: "be-gen-1",
+          name: OVC_CRASH_NAME,
+          access: "sandbox-admin",
+        },
+      })
+    ).json as string;
+    vi.setSystemTime(now + ovc.taskDurationMs);
+    const failed = (await task(jwt, crashed)).json as [boolean, string];
+    expect(failed[0]).toBe(false);
+    expect(failed[1]).toMatch(/^Unexpected error, see eco-/);
+    expect(await task(jwt, refused)).toMatchObject({ status: 202, text: "" });
+    vi.setSystemTime(now + 3_600_000);
+    expect(await task(jwt, refused)).toMatchObject({ status: 202, text: "" });
+  });
+});
+
 describe("ovc emulator faults", () => {
   it("answers an unhandled exception with a 500 text/html eco page: crash switch and magic name", async () => {
     const jwt = await jwtFor();
@@ -1256,12 +1403,13 @@ describe("ovc emulator catalogue and sandbox environment", () => {
     expect(swagger.swagger).toBe("2.0");
     expect(swagger.basePath).toBe("/restmachine");
     const paths = Object.keys(swagger.paths);
-    expect(paths).toHaveLength(26);
+    expect(paths).toHaveLength(27);
     for (const path of [
       "/cloudapi/locations/list",
       "/cloudapi/cloudspaces/create",
       "/cloudapi/machines/resume",
       "/cloudapi/images/create",
+      "/cloudbroker/image/createImage",
       "/cloudapi/sizes/list",
       "/system/task/get",
     ]) {
@@ -1273,7 +1421,7 @@ describe("ovc emulator catalogue and sandbox environment", () => {
     };
     expect(create.summary).toBe("Create a machine in a cloud space");
     expect(create.parameters).toContainEqual(
-      expect.objectContaining({ name: "description", required: true, type: "string" }),
+      expect.objectContaining({ name: "description", required: false, type: "string" }),
     );
     expect(create.parameters).toContainEqual(
       expect.objectContaining({
@@ -1293,6 +1441,13 @@ describe("ovc emulator catalogue and sandbox environment", () => {
       json: { actors: "cloudapi__sizes" },
     });
     expect(Object.keys((filtered.json as { paths: object }).paths)).toEqual(["/cloudapi/sizes/list"]);
+    // An older portal describes only what it has.
+    ovc.hasImagesCreate = false;
+    const older = await call("/restmachine/system/docgenerator/prepareCatalog", { jwt });
+    const olderPaths = Object.keys((older.json as { paths: object }).paths);
+    expect(olderPaths).toHaveLength(26);
+    expect(olderPaths).not.toContain("/cloudapi/images/create");
+    expect(olderPaths).toContain("/cloudbroker/image/createImage");
   });
 
   it("gives sandboxEnv pointing both URLs at this server with the admin's IYO client", async () => {

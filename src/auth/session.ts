@@ -25,6 +25,7 @@ import type {
   AuthStrategy,
   CallScope,
   Credential,
+  InstanceFacts,
   LoginContext,
   Outcome,
   RawResponse,
@@ -61,6 +62,8 @@ export interface ApiSession {
   request(request: UpstreamRequest): Promise<unknown>;
   /** Follows a change of the upstream's idle limit (see Session.setIdleTimeout). */
   setIdleTimeout(ms: number): void;
+  /** What the session has learnt about its instance, shared by every call it lends itself to. */
+  readonly facts: InstanceFacts;
 }
 
 /** Statuses after which a read is sent again: the failure may pass. 500 is the upstream's own bug. */
@@ -88,6 +91,8 @@ export class Session {
   readonly baseUrl: string;
   readonly profile: ServiceProfile;
   readonly strategy: AuthStrategy;
+  /** What tools learnt about this instance (see InstanceFacts); it lives as long as the session. */
+  readonly facts: InstanceFacts = new Map<string, string>();
   #http: KyInstance | undefined;
   readonly #options: SessionOptions;
   // Date.now, read through one place; tests fake Date itself so that sessions, strategies and emulators
@@ -135,6 +140,7 @@ export class Session {
       baseUrl: this.baseUrl,
       request: (request) => this.request(request, scope),
       setIdleTimeout: (ms) => this.setIdleTimeout(ms),
+      facts: this.facts,
     };
   }
 

@@ -51,6 +51,16 @@ export interface UpstreamRequest {
   base?: string;
 }
 
+/**
+ * What a session has learnt about its upstream instance, kept for the session's life: which of two calls an
+ * older release offers, for example, so that only the first tool call pays for finding out. Values are
+ * short strings the platform's tools define; the core never reads them.
+ */
+export interface InstanceFacts {
+  get(name: string): string | undefined;
+  set(name: string, value: string): void;
+}
+
 /** What one tool call lends to every request it makes: its cancellation and its time budget. */
 export interface CallScope {
   /** The MCP request's abort signal. */

@@ -59,7 +59,7 @@ const ok = (body: unknown = {}): EmulatorResponse => ({ status: 200, body });
 
 /**
  * DCImanager 6 (upstreams.md section 2 and the vendor page in seeds/): password, login-key and long-lived
- * token auth under both `/api/auth/v4` and `/auth/v4`; the token taken from `x-xsrf-token` or the `ses6`
+ * token auth and `whoami` under both `/api/auth/v4` and `/auth/v4`; the token taken from `x-xsrf-token` or the `ses6`
  * cookie; idle tokens deleted after `token_ttl` minutes; 3001 for anything unauthenticated; the
  * `{error: {code, msg, value}}` envelope; servers with `where`/`orderby`/`limit`; power operations.
  */
@@ -160,6 +160,7 @@ export class DciEmulator extends Emulator {
     if (!("email" in user)) return user;
 
     if (path === `${AUTH}/token`) return method === "POST" ? this.#longLivedToken(request, user) : noMethod();
+    if (path === `${AUTH}/whoami`) return method === "GET" ? ok(whoami(user)) : noMethod();
     if (path === `${AUTH}/setting/token_ttl`) {
       if (method === "GET") return ok({ name: "token_ttl", value: this.setting("token_ttl") });
       return method === "POST" ? (this.#adminOnly(user) ?? this.#setTokenTtl(request)) : noMethod();
@@ -403,6 +404,14 @@ export class DciEmulator extends Emulator {
     }
     return [...counts].map(([configuration, free_server_count]) => ({ configuration, free_server_count }));
   }
+}
+
+/**
+ * `GET /auth/v4/whoami`. Emulator's choice: the user as the user list shows it, without its secret; no
+ * public page or client shows the answer's fields (the one client seen calling it returns it unread).
+ */
+function whoami({ password: _secret, ...user }: User): Record<string, unknown> {
+  return user;
 }
 
 function noMethod(): EmulatorResponse {

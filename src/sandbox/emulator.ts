@@ -15,6 +15,8 @@ export interface RecordedRequest {
   form?: Record<string, string>;
   /** True when a fault switch answered instead of the emulated API. */
   faulted: boolean;
+  /** True when `reshapeNext` edited the platform's answer to it. */
+  reshaped?: boolean;
 }
 
 export interface EmulatorResponse {
@@ -45,6 +47,16 @@ interface Fault {
   raw?: { body: string; contentType: string };
   /** Only requests whose method is listed (all when absent). */
   methods?: string[];
+  /** Only requests to this path (all when absent). */
+  path?: string;
+}
+
+/** An edit of the platform's own answer to requests of one path (see `reshapeNext`). */
+interface Reshape {
+  remaining: number;
+  path: string;
+  method?: string;
+  edit: (body: unknown) => unknown;
 }
 
 /**
@@ -56,6 +68,7 @@ export abstract class Emulator {
   #server: Server | undefined;
   #url = "";
   #faults: Fault[] = [];
+  #reshapes: Reshape[] = [];
 
   /** The error body this platform sends with a given status, used by fault switches. */
   protected abstract faultBody(status: number): unknown;
@@ -99,9 +112,11 @@ export abstract class Emulator {
       retryAfter?: string;
       methods?: string[];
       afterActing?: boolean;
+      path?: string;
     } = {},
   ): void {
     const fault: Fault = { remaining: count, status };
+    if (options.path !== undefined) fault.path = options.path;
     if (options.retryAfterSeconds !== undefined) fault.retryAfter = String(options.retryAfterSeconds);
     if (options.retryAfter !== undefined) fault.retryAfter = options.retryAfter;
     if (options.methods) fault.methods = options.methods.map((m) => m.toUpperCase());
@@ -150,8 +165,26 @@ export abstract class Emulator {
     this.#faults.push(fault);
   }
 
+  /**
+   * Edits the platform's own answer to the next `count` requests to `path`: each is handled as usual
+   * (checked, acted on, logged), then `edit` rewrites the JSON value of a 2xx answer. Tests use it to hand a
+   * tool an answer the platform's documentation allows but the seeded data does not show (a field left out,
+   * null, or of another type), without teaching the emulator to accept anything it is sent.
+   */
+  reshapeNext(
+    count: number,
+    path: string,
+    edit: (body: unknown) => unknown,
+    options: { method?: string } = {},
+  ): void {
+    const reshape: Reshape = { remaining: count, path, edit };
+    if (options.method !== undefined) reshape.method = options.method.toUpperCase();
+    this.#reshapes.push(reshape);
+  }
+
   clearFaults(): void {
     this.#faults = [];
+    this.#reshapes = [];
   }
 
   /** Requests to paths starting with `prefix` (all when absent), excluding nothing. */
@@ -166,6 +199,26 @@ export abstract class Emulator {
       process.stderr.write(`emulator error: ${(error as Error).stack}\n`);
       return { status: 500, body: this.faultBody(500) };
     }
+  }
+
+  /** The answer after a matching `reshapeNext` edit, when it is a 2xx with a JSON value. */
+  #reshaped(recorded: RecordedRequest, response: EmulatorResponse): EmulatorResponse {
+    const reshape = this.#reshapes.find(
+      (r) =>
+        r.remaining > 0 &&
+        r.path === recorded.path &&
+        (r.method === undefined || r.method === recorded.method),
+    );
+    if (reshape === undefined || response.status < 200 || response.status >= 300) return response;
+    const type = response.headers?.["content-type"];
+    // A string with its own content type is the body as sent; without one it is a JSON string value.
+    const encoded = typeof response.body === "string" && type !== undefined;
+    if (response.raw || (encoded && !type.includes("json")) || response.body === undefined) return response;
+    reshape.remaining -= 1;
+    recorded.reshaped = true;
+    const value = encoded ? JSON.parse(response.body as string) : response.body;
+    const edited = reshape.edit(value);
+    return { ...response, body: encoded ? JSON.stringify(edited) : edited };
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -205,7 +258,8 @@ export abstract class Emulator {
       (f) =>
         f.remaining > 0 &&
         (f.until === undefined || Date.now() < f.until) &&
-        (!f.methods || f.methods.includes(recorded.method)),
+        (!f.methods || f.methods.includes(recorded.method)) &&
+        (f.path === undefined || f.path === recorded.path),
     );
     if (fault) {
       fault.remaining -= 1;
@@ -224,7 +278,7 @@ export abstract class Emulator {
       if (fault.retryAfter !== undefined)
         response.headers = { ...response.headers, "retry-after": fault.retryAfter };
     } else {
-      response = await this.#handle(recorded);
+      response = this.#reshaped(recorded, await this.#handle(recorded));
     }
     const outHeaders: Record<string, string> = { ...response.headers };
     let payload = "";

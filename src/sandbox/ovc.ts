@@ -64,8 +64,6 @@ interface ParamSpec {
   default?: unknown;
   /** `@tags validator:name`. */
   validator?: "name";
-  /** "" counts as given rather than absent (only `machines.create description`, see the class doc). */
-  emptyIsValue?: boolean;
   description: string;
 }
 
@@ -76,7 +74,7 @@ interface Identity {
 }
 
 interface ActorMethod {
-  app: "cloudapi" | "system";
+  app: "cloudapi" | "cloudbroker" | "system";
   actor: string;
   method: string;
   summary: string;
@@ -178,7 +176,8 @@ interface Machine {
   id: number;
   cloudspaceId: number;
   name: string;
-  description: string;
+  /** Null when created without one (the parameter is optional). */
+  description: string | null;
   imageId: number;
   sizeId: number | null;
   vcpus: number;
@@ -225,12 +224,15 @@ interface Size {
   disks: number[];
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: string };
+/** How a call ended: its value, or a failure; `refused` when the portal's own exception raised it. */
+type Outcome = { ok: true; value: unknown } | { ok: false; error: string; refused: boolean };
 
 interface Task {
-  /** When the work ends (epoch ms); the result is kept `taskResultTtlSeconds` after that. */
+  /** When the work ends (epoch ms); the result is kept `taskResultTtlSeconds` after that. Never: Infinity. */
   doneAt: number;
   outcome: Outcome;
+  /** Polls still to answer 404 because the task is not registered yet (`unknownTaskPolls`). */
+  unknownPolls: number;
 }
 
 interface SandboxUser {
@@ -289,6 +291,12 @@ class RawAnswer {
 }
 
 const notAccessible = () => new OvcError(404, "Could not find an accessible resource.");
+/** The cloudbroker actors' `@auth(groups=...)` refusal of a user outside the admin groups (typo theirs). */
+const noBrokerAccess = (user: Identity) =>
+  new OvcError(
+    403,
+    `User ${user.name} has no access. If you would like to gain access please contact your adminstrator`,
+  );
 /** OSIS lookups of an unknown id: `Could not find <key> of type <category>`. */
 const unknownId = (id: unknown, category: string) =>
   new OvcError(404, `Could not find ${String(id)} of type ${category}`);
@@ -302,6 +310,19 @@ function opt(name: string, type: ParamType, fallback: unknown, description: stri
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** The parameters of an image import, the same for `images/create` and `cloudbroker/image/createImage`. */
+const IMPORT_PARAMS: ParamSpec[] = [
+  need("name", "str", "name of the image"),
+  need("url", "str", "URL of the image file"),
+  need("gid", "int", "grid id of the location"),
+  need("boottype", "str", "bios or uefi"),
+  need("imagetype", "str", "Linux, Windows or Other"),
+  opt("username", "str", null, "username of the image's account"),
+  opt("password", "str", null, "password of the image's account"),
+  opt("accountId", "int", null, "account owning the image (public when absent)"),
+  opt("hotresize", "bool", false, "whether the image supports hot resizing"),
+];
 
 /**
  * OpenvCloud Cloud API and an ItsYou.online endpoint on one loopback server (upstreams.md section 4).
@@ -341,10 +362,12 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
  * Emulator's choice: error texts that upstreams.md does not quote (bad CIDR, bad type, locked machine,
  * size and disk checks, ...) are plausible wordings in the upstream's style, not the platform's own.
  *
- * `machines.create description`: upstreams.md calls it required, the 2018 spec tags it optional, and the
- * portal turns "" into "missing" for a required parameter. Emulator's choice: required as a key, with ""
- * accepted (TOOLS.md's client sends "" for it); `descriptionEmptyIsMissing = true` applies the strict
- * reading.
+ * `machines.create description` is optional (`@tags: optional` in the spec, read by SpecParser): absent or
+ * "" (which the portal turns into absent), the machine has no description (`null`).
+ *
+ * Older portals and their task quirks are switches (off by default, a later portal): `hasImagesCreate`,
+ * `imagesCreateAnswersTrue`, `unknownTaskPolls`, `refusedTasksNeverEnd`. The admin import
+ * `cloudbroker/image/createImage` is always there, as on every portal.
  */
 export class OvcEmulator extends Emulator {
   /** Default and ceiling of an ItsYou.online JWT's life (IYO: 1 day); `validity` can only shorten it. */
@@ -362,8 +385,25 @@ export class OvcEmulator extends Emulator {
   cloudspaceDeployMs = 1500;
   /** A new image stays CREATING this long, then CREATED (and listed). */
   imageCreateMs = 3000;
-  /** Strict reading of `machines.create description=""` (400 missing); see the class doc. */
-  descriptionEmptyIsMissing = false;
+  /**
+   * Whether the portal has `cloudapi/images/create`. False is an older portal (every stored 2018-2019 branch
+   * of the portal code): it answers 404 "Could not find method", and images are imported with the admin call
+   * `cloudbroker/image/createImage`, which every portal has.
+   */
+  hasImagesCreate = true;
+  /** `images/create`'s result: the new id, or `true` (upstreams.md: "probably an image id"). */
+  imagesCreateAnswersTrue = false;
+  /**
+   * How many of a new task's first `system/task/get` polls answer 404 "Task is not found": before 2.5.6 a
+   * fresh task may not be registered yet (the official Go client retries one such 404).
+   */
+  unknownTaskPolls = 0;
+  /**
+   * The 2018 portal's task wrapper catches only `Exception`, and its own errors (BadRequest, Conflict,
+   * Forbidden, ...) derive from `BaseException`: a task the platform refused never stores a result, and
+   * `task/get` answers 202 until the caller gives up. True applies that; false stores `[false, "..."]`.
+   */
+  refusedTasksNeverEnd = false;
   /** Successful `users/authenticate` calls and ItsYou.online `access_token` grants. */
   logins = 0;
   /** Successful ItsYou.online `jwt/refresh` calls. */
@@ -502,7 +542,7 @@ export class OvcEmulator extends Emulator {
     // startSession runs before routing, so a bad JWT or key is refused even on an unknown path.
     const session = this.#startSession(request, params);
     if (session !== undefined && "status" in session) return session;
-    const method = this.#methods.get(route);
+    const method = this.#offered(route);
     if (method === undefined || request.method !== "POST") {
       // The portal reports the path after /restmachine/ (emulator's choice where it is cut).
       return errorAnswer(new OvcError(404, `Could not find method, path was ${route}`));
@@ -514,9 +554,12 @@ export class OvcEmulator extends Emulator {
       // once and its outcome is revealed when the task ends; session checks above stay synchronous.
       const { _async: _flag, ...rest } = params;
       const guid = randomUUID();
+      const outcome = this.#outcome(method, rest, user);
+      const hangs = !outcome.ok && outcome.refused && this.refusedTasksNeverEnd;
       this.#tasks.set(guid, {
-        doneAt: Date.now() + this.taskDurationMs,
-        outcome: this.#outcome(method, rest, user),
+        doneAt: hangs ? Number.POSITIVE_INFINITY : Date.now() + this.taskDurationMs,
+        outcome,
+        unknownPolls: this.unknownTaskPolls,
       });
       return this.#render(request, guid, params.format);
     }
@@ -528,6 +571,12 @@ export class OvcEmulator extends Emulator {
       if (error instanceof Crash) return this.#ecoPage();
       throw error;
     }
+  }
+
+  /** The method a route names, if this portal offers it (an older one has no `images/create`). */
+  #offered(route: string): ActorMethod | undefined {
+    if (route === "cloudapi/images/create" && !this.hasImagesCreate) return undefined;
+    return this.#methods.get(route);
   }
 
   /** The session user, undefined for a guest, or the refusal of a bad credential. */
@@ -568,8 +617,9 @@ export class OvcEmulator extends Emulator {
       const value = this.#invoke(method, params, user);
       return { ok: true, value: value instanceof RawAnswer ? null : value };
     } catch (error) {
-      if (error instanceof OvcError) return { ok: false, error: error.taskString() };
-      if (error instanceof Crash) return { ok: false, error: `Unexpected error, see ${this.#ecoId()}` };
+      if (error instanceof OvcError) return { ok: false, error: error.taskString(), refused: true };
+      if (error instanceof Crash)
+        return { ok: false, error: `Unexpected error, see ${this.#ecoId()}`, refused: false };
       throw error;
     }
   }
@@ -579,8 +629,7 @@ export class OvcEmulator extends Emulator {
     const args: Params = { ...params };
     for (const param of method.params) {
       const value = params[param.name];
-      const keepEmpty = value === "" && param.emptyIsValue === true && !this.descriptionEmptyIsMissing;
-      if ((value === undefined || value === null || value === "") && !keepEmpty) {
+      if (value === undefined || value === null || value === "") {
         if (param.required) throw new OvcError(400, `Param with name:${param.name} is missing.`);
         args[param.name] = structuredClone(param.default ?? null);
         continue;
@@ -858,7 +907,7 @@ export class OvcEmulator extends Emulator {
         params: [
           need("cloudspaceId", "int", "id of the cloud space"),
           need("name", "str", "name of the machine", { validator: "name" }),
-          need("description", "str", "description of the machine", { emptyIsValue: true }),
+          opt("description", "str", null, "description of the machine"),
           opt("sizeId", "int", null, "id of the size (or give vcpus and memory)"),
           opt("vcpus", "int", null, "number of vCPUs"),
           opt("memory", "int", null, "memory in MB"),
@@ -903,18 +952,16 @@ export class OvcEmulator extends Emulator {
       },
       {
         ...cloudapi("images", "create", "Import an image from a URL"),
-        params: [
-          need("name", "str", "name of the image"),
-          need("url", "str", "URL of the image file"),
-          need("gid", "int", "grid id of the location"),
-          need("boottype", "str", "bios or uefi"),
-          need("imagetype", "str", "Linux, Windows or Other"),
-          opt("username", "str", null, "username of the image's account"),
-          opt("password", "str", null, "password of the image's account"),
-          opt("accountId", "int", null, "account owning the image (public when absent)"),
-          opt("hotresize", "bool", false, "whether the image supports hot resizing"),
-        ],
+        params: IMPORT_PARAMS,
         run: (p, user) => this.#createImage(p, user),
+      },
+      {
+        app: "cloudbroker",
+        actor: "image",
+        method: "createImage",
+        summary: "Import an image from a URL (administrators)",
+        params: IMPORT_PARAMS,
+        run: (p, user) => this.#brokerCreateImage(p, user),
       },
       {
         ...cloudapi("sizes", "list", "List the sizes of a cloud space or location"),
@@ -1387,7 +1434,7 @@ export class OvcEmulator extends Emulator {
       id,
       cloudspaceId: cloudspace.id,
       name,
-      description: p.description as string,
+      description: p.description as string | null,
       imageId: image.id,
       sizeId,
       vcpus,
@@ -1468,26 +1515,32 @@ export class OvcEmulator extends Emulator {
     };
   }
 
+  /**
+   * `cloudapi_images.list` (2018 portal): CREATED images, the public ones (accountId 0) plus, with
+   * `accountId`, that account's; `cloudspaceId` narrows them to the cloudspace's location (its gid) and
+   * adds no account's images.
+   */
   #listImages(p: Params, user: Identity): Record<string, unknown>[] {
-    let accounts: number[];
+    let accountId = 0;
+    if (p.accountId !== null) {
+      const account = this.#liveAccount(p.accountId);
+      this.#require(user, "R", account);
+      accountId = account.id;
+    }
+    let gid: number | undefined;
     if (p.cloudspaceId !== null) {
       const { cloudspace, account } = this.#cloudspaceOf(p.cloudspaceId);
       this.#require(user, "R", account, cloudspace);
-      accounts = [account.id];
-    } else if (p.accountId !== null) {
-      const account = this.#liveAccount(p.accountId);
-      this.#require(user, "R", account);
-      accounts = [account.id];
-    } else {
-      accounts = this.#listAccounts(user).map((account) => account.id as number);
+      gid = cloudspace.gid;
     }
     return [...this.#images.values()]
-      .filter((image) => image.accountId === 0 || accounts.includes(image.accountId))
+      .filter((image) => image.accountId === 0 || image.accountId === accountId)
+      .filter((image) => gid === undefined || image.gid === gid)
       .filter((image) => this.#imageStatus(image) === "CREATED")
       .map((image) => this.#imageView(image));
   }
 
-  #createImage(p: Params, user: Identity): number {
+  #createImage(p: Params, user: Identity): number | boolean {
     const imagetype = p.imagetype as string;
     if (imagetype !== "Linux" && imagetype !== "Windows" && imagetype !== "Other") {
       throw new OvcError(400, `Invalid imagetype ${imagetype}, should be one of Linux, Windows, Other`);
@@ -1507,26 +1560,56 @@ export class OvcEmulator extends Emulator {
       const account = this.#liveAccount(p.accountId);
       this.#require(user, "C", account);
       accountId = account.id;
-    } else if (!USERS.find((candidate) => candidate.name === user.bare)?.groups.includes("admin")) {
+    } else if (!isAdmin(user)) {
       // Emulator's choice: a public image (no accountId) is a platform administrator's call.
       throw new OvcError(
         403,
         `User: "${user.name}" isn't allowed to execute this action. Not enough permissions`,
       );
     }
+    const id = this.#addImage(p, accountId);
+    return this.imagesCreateAnswersTrue ? true : id;
+  }
+
+  /**
+   * `cloudbroker/image/createImage` as the portal code has it: administrators only (`@auth(groups=...)`),
+   * an unknown account or boot type and an unreadable URL refused at once, then `true`, and the import runs
+   * in the background (`ctx.events.runAsync`). The location is only looked up there: with an unknown gid the
+   * import fails out of sight and no image ever appears. The image type is not checked.
+   */
+  #brokerCreateImage(p: Params, user: Identity): boolean {
+    if (!isAdmin(user)) throw noBrokerAccess(user);
+    if (p.accountId !== null && !this.#accounts.has(p.accountId as number)) {
+      throw new OvcError(400, "Specified accountId does not exists");
+    }
+    if (p.boottype !== "bios" && p.boottype !== "uefi") {
+      throw new OvcError(400, "Invalid boottype, should be either uefi or bios");
+    }
+    // Emulator's choice: the URL's size is read with a HEAD request upstream; here an http(s) URL is enough.
+    if (!/^https?:\/\/\S+$/.test(p.url as string)) throw new OvcError(400, "Invalid url passed");
+    if (this.#locations.some((location) => location.gid === p.gid)) {
+      this.#addImage(p, (p.accountId as number | null) ?? 0);
+    }
+    return true;
+  }
+
+  /** A new image, CREATING until `imageCreateMs` has passed; returns its id. */
+  #addImage(p: Params, accountId: number): number {
     const id = Math.max(...this.#images.keys()) + 1;
+    const type = p.imagetype as Image["type"];
+    const url = p.url as string;
     const image: Image = {
       id,
       name: p.name as string,
       description: `Imported from ${url}`,
-      type: imagetype,
+      type,
       size: 10,
-      username: (p.username as string | null) ?? (imagetype === "Windows" ? "Administrator" : "cloudscalers"),
+      username: (p.username as string | null) ?? (type === "Windows" ? "Administrator" : "cloudscalers"),
       accountId,
       status: "CREATING",
       createdAtMs: Date.now(),
-      gid,
-      bootType: boottype,
+      gid: p.gid as number,
+      bootType: p.boottype as Image["bootType"],
       hotResize: p.hotresize as boolean,
       url,
     };
@@ -1553,6 +1636,10 @@ export class OvcEmulator extends Emulator {
 
   #getTask(p: Params): unknown {
     const task = this.#liveTask(p.taskguid as string);
+    if (task.unknownPolls > 0) {
+      task.unknownPolls -= 1;
+      throw new OvcError(404, "Task is not found");
+    }
     if (Date.now() < task.doneAt) return new RawAnswer({ status: this.taskRunningStatus });
     return task.outcome.ok ? [true, task.outcome.value] : [false, task.outcome.error];
   }
@@ -1562,7 +1649,7 @@ export class OvcEmulator extends Emulator {
     const task = this.#liveTask(p.taskguid as string);
     if (Date.now() >= task.doneAt) return false;
     task.doneAt = Date.now();
-    task.outcome = { ok: false, error: "Task was killed" };
+    task.outcome = { ok: false, error: "Task was killed", refused: false };
     return true;
   }
 
@@ -1580,7 +1667,8 @@ export class OvcEmulator extends Emulator {
     const wanted = splitList(typeof p.actors === "string" ? p.actors : undefined);
     const paths: Record<string, unknown> = {};
     const tags = new Map<string, string>();
-    for (const method of this.#methods.values()) {
+    for (const [route, method] of this.#methods) {
+      if (this.#offered(route) === undefined) continue;
       const tag = `${method.app}__${method.actor}`;
       if (wanted.length > 0 && !wanted.includes(tag)) continue;
       tags.set(tag, `${method.app} ${method.actor} actor`);
@@ -1795,6 +1883,11 @@ function splitList(value: string | undefined): string[] {
     .split(",")
     .map((item) => item.trim())
     .filter((item) => item !== "");
+}
+
+/** A platform administrator: the `admin` group, which the portal's authenticator lets do anything. */
+function isAdmin(user: Identity): boolean {
+  return USERS.find((candidate) => candidate.name === user.bare)?.groups.includes("admin") === true;
 }
 
 function bareName(name: string): string {

@@ -1,4 +1,4 @@
-import { createDciAuth, DCI_AUTH_BASE, DCI_BASE, type DciAuth } from "../auth/dci.js";
+import { createDciAuth, DCI_AUTH_BASE, DCI_BASE, DCI_WHOAMI, type DciAuth } from "../auth/dci.js";
 import type { Outcome, RawResponse, ServiceProfile } from "../auth/types.js";
 import type { ConfigReader } from "../config.js";
 import { describeBody } from "../errors.js";
@@ -64,6 +64,7 @@ export const DCI_OPERATIONS: readonly Operation[] = [
     path: `${DCI_AUTH_BASE}/public/key`,
     summary: "Exchange a one-time login key {key} -> {token} (public)",
   },
+  { method: "GET", path: DCI_WHOAMI, summary: "The session's own user" },
   {
     method: "POST",
     path: `${DCI_AUTH_BASE}/user/{email}/key`,
@@ -88,7 +89,8 @@ export const dciProfile: ServiceProfile = {
   // 503 means the platform was suspended and did nothing, so even a write is safe to repeat after it
   // (the vendor's own sample retries POST and DELETE on 503, and only on 503).
   nothingDoneStatuses: [503],
-  probe: { method: "GET", path: `${DCI_BASE}/server`, query: { limit: "0,1" } },
+  // Any user may ask who they are: unlike a server list, it needs no rights and reads no inventory.
+  probe: { method: "GET", path: DCI_WHOAMI },
   operations: DCI_OPERATIONS,
   interpret({ status, body }: RawResponse): Outcome {
     const error = parseDciError(body);

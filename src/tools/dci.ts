@@ -5,12 +5,15 @@ import {
   type AnyTool,
   DESTRUCTIVE,
   defineTool,
+  isUpstreamScalar,
   type ListArgs,
   type ListPage,
   MUTATING,
   pathSegment,
   READ_ONLY,
   type ToolContext,
+  upstreamField,
+  upstreamScalar,
 } from "./define.js";
 
 const DEFAULT_LIMIT = 50;
@@ -75,14 +78,16 @@ const getServerTool = defineTool({
     "One server in full: state, power_status, ip, os_template, hardware_info, and operation (the last one's status).",
   input: { server_id: serverId },
   // What a client acts on: which server, whether it is in use, its power, and how its last operation
-  // went (dci_power_server sends callers here). The rest of the object passes through undeclared.
+  // went (dci_power_server sends callers here). The rest of the object passes through undeclared. The
+  // vendor's sample is all there is to go by: it shows `state` and `operation.status` as strings, has no
+  // `name` and no `power_status` (seen only in third-party code), and ISPsystem sends ids as strings too.
   output: {
-    id: z.number().int(),
-    name: z.string(),
-    state: z.string(),
-    power_status: z.string(),
+    id: upstreamField(z.union([z.number(), z.string()])),
+    name: upstreamScalar(),
+    state: upstreamField(z.string()),
+    power_status: upstreamScalar(),
     // A server that never ran an operation may have none (a brand-new one).
-    operation: z.object({ status: z.string().optional() }).nullable(),
+    operation: upstreamField(z.object({ status: upstreamField(z.string()) })),
   },
   annotations: READ_ONLY,
   async handler({ server_id }, { session }) {
@@ -106,7 +111,8 @@ const powerServerTool = defineTool({
     ok: z.boolean(),
     server_id: z.number(),
     action: z.string(),
-    task: z.union([z.number(), z.string()]).optional(),
+    // The answer to a power call is not documented.
+    task: upstreamScalar(),
     summary: z.string(),
   },
   // A reset is not idempotent: each one cuts power again.
@@ -126,7 +132,7 @@ const powerServerTool = defineTool({
       summary: `Requested ${POWER_WORDS[action]} of server ${server_id}. dci_get_server shows power_status and operation.status.`,
     };
     const task = (body as { task?: unknown } | null)?.task;
-    if (task !== undefined) result.task = task;
+    if (isUpstreamScalar(task)) result.task = task;
     return result;
   },
 });
@@ -185,7 +191,8 @@ const createLoginKeyTool = defineTool({
       .describe("The user's email"),
   },
   output: {
-    id: z.union([z.string(), z.number()]).optional(),
+    // The vendor's sample sends "4"; the key, the point of the call, is checked to be there.
+    id: upstreamField(z.union([z.string(), z.number()])),
     key: z.string(),
     login_link: z.string(),
     expires_in_seconds: z.number(),
@@ -203,7 +210,7 @@ const createLoginKeyTool = defineTool({
       method: "POST",
       path: `${DCI_AUTH_BASE}/user/${emailSegment(email)}/key`,
       json: {},
-    })) as { id?: string | number; key?: unknown } | null;
+    })) as { id?: unknown; key?: unknown } | null;
     if (typeof body?.key !== "string" || body.key === "") {
       throw new UpstreamError({
         service: "dci",
@@ -220,7 +227,7 @@ const createLoginKeyTool = defineTool({
       expires_in_seconds: LOGIN_KEY_LIFETIME_SECONDS,
       summary: `Login key for ${email}: valid for one hour and one login. Give the user the login link.`,
     };
-    if (body.id !== undefined) result.id = body.id;
+    if (typeof body.id === "string" || typeof body.id === "number" || body.id === null) result.id = body.id;
     return result;
   },
 });

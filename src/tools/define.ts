@@ -112,6 +112,12 @@ export interface ToolDefinition<
   /** Whether these arguments only read, so that the call needs no confirmation (`infra_api_call` GET). */
   readsOnly?(args: z.infer<z.ZodObject<Shape>>): boolean;
   /**
+   * Cheap reads that refuse a call the upstream would refuse (a name already taken, an unknown id), so the
+   * reason is told at once instead of being lost in a long operation. Runs once per call, before confirmation
+   * is asked (a user is never asked to confirm what is then refused) and before the handler; throws to refuse.
+   */
+  precheck?(args: z.infer<z.ZodObject<Shape>>, ctx: Context): Promise<void>;
+  /**
    * One line saying what will be done, shown when confirmation is asked. It may read upstream (to name what
    * a call would act on); it is computed again when a confirmation token is redeemed, and the call acts only
    * if it still says the same.
@@ -183,6 +189,27 @@ export const LIST_OUTPUT = {
   items: z.array(z.record(z.string(), z.unknown())),
   total: z.number().int().optional(),
 } satisfies z.ZodRawShape;
+
+/**
+ * An output field copied from an upstream answer: it may be absent or null, since no platform's pages
+ * promise either, and a client that validates structuredContent against outputSchema (the official SDKs do)
+ * must not reject a good answer for it. `schema` is the type the platform's documentation shows.
+ */
+export function upstreamField<T extends z.ZodType>(schema: T) {
+  return schema.nullable().optional();
+}
+
+/** The same for a field whose type the documentation does not show either (it is not in the sample): any scalar. */
+export function upstreamScalar() {
+  return upstreamField(z.union([z.string(), z.number(), z.boolean()]));
+}
+
+/** Whether a value fits `upstreamScalar()`: what a handler may copy into such a field. */
+export function isUpstreamScalar(value: unknown): value is string | number | boolean | null {
+  return (
+    value === null || typeof value === "string" || typeof value === "number" || typeof value === "boolean"
+  );
+}
 
 /**
  * Whether a value can stand as one path segment: not empty, not `.` or `..`, no `/`, `\`, `%` or control

@@ -72,8 +72,10 @@ export async function invokeTool(
 
   const started = performance.now();
   try {
-    // Inside the try: a preview may read upstream, and its failure (an unknown id) is the call's answer.
-    // A call that only reads needs no confirmation, whatever the tool can do with other arguments.
+    // Inside the try: a pre-check or a preview may read upstream, and its refusal (an unknown id) is the
+    // call's answer. A call that only reads needs no confirmation, whatever the tool can do with other
+    // arguments.
+    await definition.precheck?.(args, ctx);
     if (tool.confirm && definition.readsOnly?.(args) !== true) {
       const gate = await confirm(tool, args, token as string | undefined, ctx, deps, call);
       if (gate !== undefined) return gate;

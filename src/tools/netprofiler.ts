@@ -2,7 +2,7 @@ import { z } from "zod";
 import { NETPROFILER_AWS_BASE } from "../auth/netprofiler.js";
 import type { ApiSession } from "../auth/session.js";
 import { ToolInputError, unexpectedAnswer } from "../errors.js";
-import { type AnyTool, DESTRUCTIVE, defineTool, MUTATING, READ_ONLY } from "./define.js";
+import { type AnyTool, DESTRUCTIVE, defineTool, MUTATING, READ_ONLY, upstreamField } from "./define.js";
 import { pollUntil } from "./wait.js";
 
 const DONE = { ok: z.boolean(), summary: z.string() };
@@ -17,12 +17,12 @@ async function readStatus(session: ApiSession): Promise<SyncStatus> {
   return body as SyncStatus;
 }
 
-/** `GET /status` (the seed's CloudStatus object). */
+/** `GET /status` (the seed's CloudStatus object; its types are not relied on, see the status tool). */
 interface SyncStatus {
-  state?: string;
+  state?: unknown;
   enabled?: unknown;
   error_id?: unknown;
-  error_text?: string;
+  error_text?: unknown;
 }
 
 const statusTool = defineTool({
@@ -31,14 +31,15 @@ const statusTool = defineTool({
   title: "NetProfiler AWS sync status",
   description: "State of NetProfiler's AWS synchronisation: enabled, state, last sync and last success.",
   input: {},
+  // The page's types, except where its own example disagrees (`enabled` a string, then true) and where the
+  // API's error ids are strings elsewhere.
   output: {
-    // The seed calls it a string; its example is a boolean.
-    enabled: z.union([z.boolean(), z.string()]).optional(),
-    state: z.string().optional(),
-    last_sync_ts: z.number().optional(),
-    last_success_ts: z.number().optional(),
-    error_id: z.union([z.number(), z.string()]).optional(),
-    error_text: z.string().optional(),
+    enabled: upstreamField(z.union([z.boolean(), z.string()])),
+    state: upstreamField(z.string()),
+    last_sync_ts: upstreamField(z.number()),
+    last_success_ts: upstreamField(z.number()),
+    error_id: upstreamField(z.union([z.number(), z.string()])),
+    error_text: upstreamField(z.string()),
   },
   annotations: READ_ONLY,
   async handler(_args, { session }) {
@@ -157,11 +158,7 @@ const syncTool = defineTool({
     if (!wait)
       return { ok: true, summary: "Sync requested. Check progress with netprofiler_get_aws_status." };
     const { value, finished } = await pollUntil({
-      read: async () =>
-        (await session.request({
-          method: "GET",
-          path: `${NETPROFILER_AWS_BASE}/status`,
-        })) as SyncStatus,
+      read: () => readStatus(session),
       done: (status) => status.state !== "SYNC_INITIALIZING",
       // The sync was requested: it is initializing, as far as anyone can say.
       unread: { state: "SYNC_INITIALIZING" },

@@ -83,6 +83,14 @@ const WAIT = z.boolean().optional().describe("Wait for the task to end (default 
 const STILL_RUNNING =
   "Still running; check it with ovc_get_task (results are kept 10 minutes after it ends).";
 
+/**
+ * How long after its guid came back a task may still be unknown to `system/task/get`: before 2.5.6 a fresh
+ * task is not registered at once. The official Go client (gig-tech/ovc-sdk-go) polls first after 2 s and
+ * forgives one 404 with 2 s more, so it bears a task unknown for about 4 s; this is that, with room for a
+ * slow portal. A 404 later means the task is gone (its result expired, or it never existed): the wait ends.
+ */
+const FRESH_TASK_GRACE_MS = 5_000;
+
 /** A create method run as a long operation. */
 interface Creation {
   method: string;
@@ -94,6 +102,13 @@ interface Creation {
   idKey: string;
   /** The summary once the id is known. */
   summary: (id: number) => string;
+  /**
+   * How to see, by name, whether the object came to exist, for a task that never says (some versions never
+   * finish a task the platform refused): `ovc_list_cloudspaces lists a cloudspace "web" in account 1`.
+   */
+  lookup: string;
+  /** For a method that may answer `true` (accepted, no id): the summary then. Absent: an id is expected. */
+  accepted?: string;
 }
 
 /**
@@ -103,27 +118,125 @@ interface Creation {
  * `{task_guid, status: "running"}` for ovc_get_task; one that succeeded gives the new id.
  */
 async function runCreate(ctx: ToolContext, creation: Creation): Promise<Record<string, unknown>> {
-  const { method, params, label } = creation;
   // `_async` with any value makes the portal run the call as a task (upstreams.md, "Async tasks").
-  const guid = await callMethod(ctx.session, method, { ...params, _async: true });
-  if (typeof guid !== "string" || guid === "") throw unexpectedAnswer(where(method), "a task guid", guid);
-  const running = { task_guid: guid, status: "running", summary: STILL_RUNNING };
-  if (creation.wait === false) return running;
+  const answer = await callMethod(ctx.session, creation.method, { ...creation.params, _async: true });
+  return settle(ctx, creation, answer);
+}
+
+/** What a create call answered: a task guid to follow, or the outcome itself (an id, or `true`). */
+async function settle(
+  ctx: ToolContext,
+  creation: Creation,
+  answer: unknown,
+): Promise<Record<string, unknown>> {
+  if (typeof answer === "string" && answer !== "") return followTask(ctx, creation, answer);
+  return outcome(creation, answer, creation.method, {});
+}
+
+/** The result for a create's value: the new id, or, where the method may answer so, `true`. */
+function outcome(
+  creation: Creation,
+  value: unknown,
+  from: string,
+  task: { task_guid?: string },
+): Record<string, unknown> {
+  if (typeof value === "number")
+    return { ...task, status: "succeeded", [creation.idKey]: value, summary: creation.summary(value) };
+  if (value === true && creation.accepted !== undefined)
+    return { ...task, status: "accepted", summary: creation.accepted };
+  throw unexpectedAnswer(where(from), creation.accepted ? "the new id or true" : "the new id", value);
+}
+
+async function followTask(
+  ctx: ToolContext,
+  creation: Creation,
+  guid: string,
+): Promise<Record<string, unknown>> {
+  const startedAt = Date.now();
+  if (creation.wait === false) return { task_guid: guid, status: "running", summary: STILL_RUNNING };
   const { value } = await pollUntil<TaskState>({
-    read: () => readTask(ctx.session, guid),
+    read: () => readFreshTask(ctx.session, guid, startedAt),
     done: (task) => !task.running,
     // The task was accepted: it runs, as far as anyone can say.
     unread: { running: true },
-    describe: (task) => `${label}: ${task.running ? "running" : task.ok ? "succeeded" : "failed"}`,
+    describe: (task) => `${creation.label}: ${task.running ? "running" : task.ok ? "succeeded" : "failed"}`,
     deadline: ctx.scope.deadline,
     signal: ctx.signal,
     progress: ctx.progress,
   });
-  if (value.running) return running;
-  if (!value.ok) throw taskError(method, params, value.result);
-  const id = value.result;
-  if (typeof id !== "number") throw unexpectedAnswer(where(TASK_GET), "the new id as the task's result", id);
-  return { task_guid: guid, status: "succeeded", [creation.idKey]: id, summary: creation.summary(id) };
+  if (value.running) {
+    const seconds = Math.round((Date.now() - startedAt) / 1000);
+    return {
+      task_guid: guid,
+      status: "running",
+      running_for_seconds: seconds,
+      summary:
+        `Still running after ${seconds} s, when the call's time budget (INFRA_MCP_TIMEOUT_MS) ended the wait; ` +
+        "ovc_get_task follows it. Some OpenvCloud versions never finish a task the platform refused (a name " +
+        `taken, no access, a bad location): if it stays running, see whether ${creation.lookup}.`,
+    };
+  }
+  if (!value.ok) throw taskError(creation.method, creation.params, value.result);
+  return outcome(creation, value.result, TASK_GET, { task_guid: guid });
+}
+
+/** The task's state; a 404 while it is fresh reads as running (see FRESH_TASK_GRACE_MS). */
+async function readFreshTask(session: ApiSession, guid: string, startedAt: number): Promise<TaskState> {
+  try {
+    return await readTask(session, guid);
+  } catch (error) {
+    const unknown = error instanceof UpstreamError && error.status === 404;
+    if (unknown && Date.now() - startedAt < FRESH_TASK_GRACE_MS) return { running: true };
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------- checks before a create
+
+/**
+ * A pre-check's read, parsed. Its refusal of the call's own ids (400, or 404 "Could not find 999 of type
+ * cloudspace") is the call's answer: the create would be refused for the same reason, on some versions
+ * inside a task that never says so. Any other failure (no right to read, the portal failing, an answer of
+ * another shape) skips the check, logged: the platform, not a pre-check, has the last word.
+ */
+async function checkRead<T>(
+  ctx: ToolContext,
+  method: string,
+  params: Record<string, unknown>,
+  schema: z.ZodType<T>,
+): Promise<T | undefined> {
+  let body: unknown;
+  try {
+    body = await callMethod(ctx.session, method, params);
+  } catch (error) {
+    const refusal = error instanceof UpstreamError && (error.status === 400 || error.status === 404);
+    if (!(error instanceof UpstreamError) || refusal || error.details.outOfTime) throw error;
+    ctx.log.warn(`ovc: ${method} failed, so its check before the create was skipped: ${error.message}`);
+    return undefined;
+  }
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  ctx.log.warn(`ovc: ${method} answered in another shape, so its check before the create was skipped`);
+  return undefined;
+}
+
+/** A create refused by a pre-check: what is wrong, which tool shows it, and that nothing was sent. */
+function refuse(tool: string, reason: string): ToolInputError {
+  return new ToolInputError(`${tool}: ${reason}. Nothing was sent.`);
+}
+
+const LOCATIONS = z.array(z.looseObject({ gid: z.number(), locationCode: z.string() }));
+const NAMED = z.array(z.looseObject({ id: z.number(), name: z.string() }));
+const CLOUDSPACES = z.array(
+  z.looseObject({ id: z.number(), name: z.string(), accountId: z.number(), status: z.string() }),
+);
+const CLOUDSPACE = z.looseObject({ accountId: z.number(), status: z.string() });
+const IMAGES = z.array(z.looseObject({ id: z.number(), name: z.string(), size: z.number() }));
+const SIZES = z.array(z.looseObject({ id: z.number() }));
+
+/** The locations, for checking a code or a grid id; undefined when they could not be read. */
+function readLocations(ctx: ToolContext) {
+  return checkRead(ctx, "cloudapi/locations/list", {}, LOCATIONS);
 }
 
 // ---------------------------------------------------------------- parameters
@@ -234,6 +347,40 @@ const createCloudspaceTool = defineTool({
     wait: WAIT,
   },
   annotations: MUTATING,
+  // The platform's own rules (cloudapi_cloudspaces.create): the location code must exist, and the name must
+  // be free among the account's cloudspaces that are not destroyed, those in the recycle bin included.
+  async precheck({ account_id, location, name }, ctx) {
+    const locationsRead = readLocations(ctx);
+    const cloudspacesRead = checkRead(
+      ctx,
+      "cloudapi/cloudspaces/list",
+      { includedeleted: true },
+      CLOUDSPACES,
+    );
+    // Side by side; a refusal is reported in this order, whichever comes back first.
+    await Promise.allSettled([locationsRead, cloudspacesRead]);
+    const locations = await locationsRead;
+    const cloudspaces = await cloudspacesRead;
+    if (locations !== undefined && !locations.some((known) => known.locationCode === location)) {
+      const codes = locations.map((known) => known.locationCode).join(", ");
+      throw refuse(
+        "ovc_create_cloudspace",
+        `no location has the code ${JSON.stringify(location)}; ovc_list_locations lists them (${codes})`,
+      );
+    }
+    const taken = cloudspaces?.find(
+      (cloudspace) => cloudspace.accountId === account_id && cloudspace.name === name,
+    );
+    if (taken !== undefined) {
+      const state =
+        taken.status === "DELETED" ? "in the recycle bin, which still holds its name" : taken.status;
+      throw refuse(
+        "ovc_create_cloudspace",
+        `account ${account_id} already has a cloudspace named ${JSON.stringify(name)} (id ${taken.id}, ${state}); ` +
+          "names are unique in an account: choose another (ovc_list_cloudspaces lists them)",
+      );
+    }
+  },
   preview: ({ name, account_id, location, type, private_network }, { session }) =>
     `POST ${session.baseUrl}${ovcPath("cloudapi/cloudspaces/create")}: create cloudspace "${name}" in account ${account_id} at ${location}` +
     ` (${type ?? "routeros"}, ${private_network ?? "192.168.103.0/24"})`,
@@ -258,6 +405,7 @@ const createCloudspaceTool = defineTool({
       idKey: "cloudspace_id",
       summary: (id) =>
         `Cloudspace ${id} created; it deploys in the background (VIRTUAL, DEPLOYING, DEPLOYED): check with ovc_get_cloudspace.`,
+      lookup: `ovc_list_cloudspaces lists a cloudspace "${args.name}" in account ${args.account_id}`,
     }),
 });
 
@@ -327,6 +475,79 @@ const getMachineTool = defineTool({
     getMethod(session, "cloudapi/machines/get", { machineId: machine_id }),
 });
 
+/** What ovc_create_machine's pre-check reads its arguments for. */
+interface MachineRequest {
+  cloudspace_id: number;
+  name: string;
+  image_id: number;
+  disk_size_gb: number;
+  size_id?: number | undefined;
+  vcpus?: number | undefined;
+  memory_mb?: number | undefined;
+}
+
+/**
+ * The platform's own rules for a new machine (cloudbrokerlib `Machine.validateCreate`): a size or vcpus and
+ * memory; a cloudspace that is not in the recycle bin; a name no other machine of the cloudspace has; a size
+ * the cloudspace allows; an image of its account (or public), CREATED, that fits the boot disk.
+ */
+async function checkMachine(args: MachineRequest, ctx: ToolContext): Promise<void> {
+  const tool = "ovc_create_machine";
+  const sized = args.size_id !== undefined;
+  const custom = args.vcpus !== undefined || args.memory_mb !== undefined;
+  if (sized === custom || (custom && (args.vcpus === undefined || args.memory_mb === undefined))) {
+    throw new ToolInputError(
+      "ovc_create_machine needs size_id (see ovc_list_sizes), or vcpus and memory_mb, not both. Nothing was sent.",
+    );
+  }
+  const cloudspaceId = args.cloudspace_id;
+  const cloudspaceRead = checkRead(ctx, "cloudapi/cloudspaces/get", { cloudspaceId }, CLOUDSPACE);
+  const machinesRead = checkRead(ctx, "cloudapi/machines/list", { cloudspaceId }, NAMED);
+  const sizesRead = sized ? checkRead(ctx, "cloudapi/sizes/list", { cloudspaceId }, SIZES) : undefined;
+  // Side by side; a refusal is reported in this order (an unknown cloudspace by cloudspaces/get, which
+  // machines/list refuses too), whichever comes back first.
+  await Promise.allSettled([cloudspaceRead, machinesRead, sizesRead]);
+  const cloudspace = await cloudspaceRead;
+  const machines = await machinesRead;
+  const sizes = await sizesRead;
+  if (cloudspace?.status === "DELETED")
+    throw refuse(tool, `cloudspace ${cloudspaceId} is in the recycle bin (DELETED): restore it first`);
+  const taken = machines?.find((machine) => machine.name === args.name);
+  if (taken !== undefined) {
+    throw refuse(
+      tool,
+      `cloudspace ${cloudspaceId} already has a machine named ${JSON.stringify(args.name)} (id ${taken.id}); ` +
+        `choose another name (ovc_list_machines with cloudspace_id ${cloudspaceId} lists them)`,
+    );
+  }
+  if (sizes !== undefined && !sizes.some((size) => size.id === args.size_id)) {
+    throw refuse(
+      tool,
+      `cloudspace ${cloudspaceId} does not allow size ${args.size_id}; ovc_list_sizes with cloudspace_id ` +
+        `${cloudspaceId} lists the sizes it allows (${sizes.map((size) => size.id).join(", ")})`,
+    );
+  }
+  if (cloudspace === undefined) return;
+  // With both ids the portal lists the account's images and the public ones, of the cloudspace's location.
+  const accountId = cloudspace.accountId;
+  const images = await checkRead(ctx, "cloudapi/images/list", { accountId, cloudspaceId }, IMAGES);
+  const image = images?.find((candidate) => candidate.id === args.image_id);
+  if (images !== undefined && image === undefined) {
+    throw refuse(
+      tool,
+      `image ${args.image_id} cannot be used in cloudspace ${cloudspaceId}: it is not among the ready images of ` +
+        `account ${accountId} there; ovc_list_images with account_id ${accountId} and cloudspace_id ` +
+        `${cloudspaceId} lists them`,
+    );
+  }
+  if (image !== undefined && args.disk_size_gb < image.size) {
+    throw refuse(
+      tool,
+      `image ${image.id} (${image.name}) needs a boot disk of at least ${image.size} GB, not ${args.disk_size_gb}`,
+    );
+  }
+}
+
 const createMachineTool = defineTool({
   name: "ovc_create_machine",
   service: "ovc",
@@ -346,23 +567,18 @@ const createMachineTool = defineTool({
     wait: WAIT,
   },
   annotations: MUTATING,
+  precheck: (args, ctx) => checkMachine(args, ctx),
   preview: ({ name, cloudspace_id, image_id, size_id, vcpus, memory_mb, disk_size_gb }, { session }) =>
     `POST ${session.baseUrl}${ovcPath("cloudapi/machines/create")}: create machine "${name}" in cloudspace ${cloudspace_id} from image ${image_id}, ` +
     `${size_id === undefined ? `${vcpus ?? "?"} vCPU / ${memory_mb ?? "?"} MB` : `size ${size_id}`}, ${disk_size_gb} GB boot disk`,
-  async handler(args, ctx) {
-    const sized = args.size_id !== undefined;
-    const custom = args.vcpus !== undefined || args.memory_mb !== undefined;
-    if (sized === custom || (custom && (args.vcpus === undefined || args.memory_mb === undefined))) {
-      throw new ToolInputError(
-        "ovc_create_machine needs size_id (see ovc_list_sizes), or vcpus and memory_mb, not both. Nothing was sent.",
-      );
-    }
-    return runCreate(ctx, {
+  handler: (args, ctx) =>
+    runCreate(ctx, {
       method: "cloudapi/machines/create",
       params: {
         cloudspaceId: args.cloudspace_id,
         name: args.name,
-        // Required by the platform even when empty.
+        // Optional upstream (`@tags: optional` in the spec), and the portal reads "" as absent: sending it
+        // when none is given is harmless, and is what TOOLS.md promises.
         description: args.description ?? "",
         imageId: args.image_id,
         disksize: args.disk_size_gb,
@@ -375,8 +591,8 @@ const createMachineTool = defineTool({
       label: `Creating machine "${args.name}"`,
       idKey: "machine_id",
       summary: (id) => `Machine ${id} created. ovc_get_machine shows its status and IP address.`,
-    });
-  },
+      lookup: `ovc_list_machines with cloudspace_id ${args.cloudspace_id} lists a machine "${args.name}"`,
+    }),
 });
 
 /** Each action as the confirmation preview and the result put it. */
@@ -438,13 +654,117 @@ const listImagesTool = defineTool({
   description: "Usable images (public ones plus an account's own): id, name, type, size in GB, username.",
   input: {
     account_id: accountId.optional().describe("Also the images of this account"),
-    cloudspace_id: cloudspaceId.optional().describe("Also the images of this cloudspace's account"),
+    cloudspace_id: cloudspaceId.optional().describe("Only the images at this cloudspace's location"),
   },
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
   handler: ({ account_id, cloudspace_id }, { session }) =>
     listMethod(session, "cloudapi/images/list", { accountId: account_id, cloudspaceId: cloudspace_id }),
 });
+
+/** The session fact naming the import call this portal has (older ones lack `cloudapi/images/create`). */
+const IMPORT_FACT = "ovc image import";
+const IMAGES_CREATE = "cloudapi/images/create";
+const BROKER_IMPORT = "cloudbroker/image/createImage";
+
+/** The portal's answer to a method it does not have: 404 "Could not find method, path was ...". */
+function isMissingMethod(error: unknown): boolean {
+  return (
+    error instanceof UpstreamError &&
+    error.status === 404 &&
+    error.details.message.startsWith("Could not find method")
+  );
+}
+
+/** A 403 from the broker import, with what it means there: the user is not an administrator. */
+function brokerRefusal(error: unknown): unknown {
+  if (!(error instanceof UpstreamError) || error.status !== 403) return error;
+  return new UpstreamError({
+    ...error.details,
+    hint:
+      `This portal has no ${IMAGES_CREATE}; its import, ${BROKER_IMPORT}, is for OpenvCloud administrators, and ` +
+      "the configured user is not one. Ask an administrator to import the image, or configure an administrator's OVC_* credentials.",
+  });
+}
+
+interface ImageRequest {
+  name: string;
+  url: string;
+  gid: number;
+  image_type: "Linux" | "Windows" | "Other";
+  boot_type: "bios" | "uefi";
+  username?: string | undefined;
+  password?: string | undefined;
+  account_id?: number | undefined;
+  hot_resize?: boolean | undefined;
+  wait?: boolean | undefined;
+}
+
+/** The import as a long operation, through one of the two calls (they take the same parameters). */
+function imageCreation(args: ImageRequest, method: string): Creation {
+  const listed = `ovc_list_images${args.account_id === undefined ? "" : ` with account_id ${args.account_id}`}`;
+  const through =
+    method === BROKER_IMPORT ? ` (through ${BROKER_IMPORT}: this portal has no ${IMAGES_CREATE})` : "";
+  return {
+    method,
+    params: {
+      name: args.name,
+      url: args.url,
+      gid: args.gid,
+      imagetype: args.image_type,
+      boottype: args.boot_type,
+      username: args.username,
+      password: args.password,
+      accountId: args.account_id,
+      hotresize: args.hot_resize,
+    },
+    wait: args.wait,
+    label: `Importing image "${args.name}"`,
+    idKey: "image_id",
+    summary: (id) => `Image ${id} is being imported${through}; ${listed} lists it once it is ready.`,
+    lookup: `${listed} lists an image "${args.name}" once its import is done`,
+    accepted:
+      `The import of "${args.name}" was accepted${through} and runs on in the background; the platform gives ` +
+      `no id for it: ${listed} lists it once it is ready.`,
+  };
+}
+
+/**
+ * Imports with `cloudapi/images/create` as a task, or on a portal without it (its 404 "Could not find
+ * method", and only that 404: not one about an account or a location) with `cloudbroker/image/createImage`.
+ * Which one the portal has is remembered for the session, so finding out costs one 404, once.
+ */
+async function importImage(args: ImageRequest, ctx: ToolContext): Promise<Record<string, unknown>> {
+  const { facts } = ctx.session;
+  if (facts.get(IMPORT_FACT) !== BROKER_IMPORT) {
+    const creation = imageCreation(args, IMAGES_CREATE);
+    let answer: unknown;
+    try {
+      answer = await callMethod(ctx.session, IMAGES_CREATE, { ...creation.params, _async: true });
+    } catch (error) {
+      if (!isMissingMethod(error)) throw error;
+      facts.set(IMPORT_FACT, BROKER_IMPORT);
+      ctx.log.info(`ovc: this portal has no ${IMAGES_CREATE}; images are imported with ${BROKER_IMPORT}`);
+      return importWithBroker(args, ctx);
+    }
+    facts.set(IMPORT_FACT, IMAGES_CREATE);
+    return settle(ctx, creation, answer);
+  }
+  return importWithBroker(args, ctx);
+}
+
+/**
+ * The admin import, sent without `_async`: it answers `true` at once and imports in the background, and a
+ * refusal (not an administrator, an unknown account) comes back now rather than inside a task that some
+ * versions never finish. Whatever it answers (`true`, an id, a task guid) is settled like any create's.
+ */
+async function importWithBroker(args: ImageRequest, ctx: ToolContext): Promise<Record<string, unknown>> {
+  const creation = imageCreation(args, BROKER_IMPORT);
+  const answer = await callMethod(ctx.session, BROKER_IMPORT, creation.params).catch((error: unknown) => {
+    throw brokerRefusal(error);
+  });
+  return settle(ctx, creation, answer);
+}
 
 const createImageTool = defineTool({
   name: "ovc_create_image",
@@ -465,28 +785,29 @@ const createImageTool = defineTool({
     wait: WAIT,
   },
   annotations: MUTATING,
-  preview: ({ name, url, image_type, boot_type, account_id }, { session }) =>
-    `POST ${session.baseUrl}${ovcPath("cloudapi/images/create")}: import image "${name}" (${image_type}, ${boot_type}) from ${url}` +
-    (account_id === undefined ? " as a public image" : ` into account ${account_id}`),
-  handler: (args, ctx) =>
-    runCreate(ctx, {
-      method: "cloudapi/images/create",
-      params: {
-        name: args.name,
-        url: args.url,
-        gid: args.gid,
-        imagetype: args.image_type,
-        boottype: args.boot_type,
-        username: args.username,
-        password: args.password,
-        accountId: args.account_id,
-        hotresize: args.hot_resize,
-      },
-      wait: args.wait,
-      label: `Importing image "${args.name}"`,
-      idKey: "image_id",
-      summary: (id) => `Image ${id} is being imported; ovc_list_images lists it once it is ready.`,
-    }),
+  // The broker import looks the location up only in the background, where an unknown one fails unseen.
+  async precheck({ gid }, ctx) {
+    const locations = await readLocations(ctx);
+    if (locations === undefined || locations.some((known) => known.gid === gid)) return;
+    const grids = locations.map((known) => `${known.gid} (${known.locationCode})`).join(", ");
+    throw refuse(
+      "ovc_create_image",
+      `no location has the grid id ${gid}; ovc_list_locations lists them: ${grids}`,
+    );
+  },
+  // Names the call that will be made: once the portal is known to lack images/create, only the broker's.
+  preview: ({ name, url, image_type, boot_type, account_id }, { session }) => {
+    const known = session.facts.get(IMPORT_FACT);
+    const call =
+      known === BROKER_IMPORT
+        ? ovcPath(BROKER_IMPORT)
+        : `${ovcPath(IMAGES_CREATE)}${known === undefined ? ` (on a portal without it, ${ovcPath(BROKER_IMPORT)})` : ""}`;
+    return (
+      `POST ${session.baseUrl}${call}: import image "${name}" (${image_type}, ${boot_type}) from ${url}` +
+      (account_id === undefined ? " as a public image" : ` into account ${account_id}`)
+    );
+  },
+  handler: (args, ctx) => importImage(args, ctx),
 });
 
 const listSizesTool = defineTool({
