@@ -450,14 +450,15 @@ async function layers(np, counts) {
   const [{ default: ky }, httpModule, sessionModule, netprofiler, services, safety, logging] =
     await Promise.all([
       import("ky"),
-      import("../dist/auth/http.js"),
+      import("../dist/auth/transport.js"),
       import("../dist/auth/session.js"),
-      import("../dist/auth/netprofiler.js"),
-      import("../dist/services/netprofiler.js"),
+      import("../dist/platforms/netprofiler/login.js"),
+      import("../dist/platforms/netprofiler/index.js"),
       import("../dist/safety/redact.js"),
       import("../dist/log.js"),
     ]);
-  const { username, password } = (await import("../dist/sandbox/netprofiler.js")).NETPROFILER_SANDBOX;
+  const { username, password } = (await import("../dist/platforms/netprofiler/emulator/index.js"))
+    .NETPROFILER_SANDBOX;
   const url = `${np.url}${STATUS_PATH}`;
   const headers = {
     accept: "application/json",

@@ -2,11 +2,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, type ConfigProblem, formatProblems, loadConfig } from "./config.js";
+import { PLATFORMS } from "./platforms/index.js";
 import { drainOnSignals, reviewReplicaSettings } from "./replicas.js";
 // The sandbox (emulators, node:http) and dotenv load only when used: start-up is paid by every session.
 import type { Sandbox } from "./sandbox/index.js";
 import { createRuntime, createServer, VERSION } from "./server.js";
-import { PLATFORMS } from "./services/index.js";
 import { StdioTransport } from "./stdio.js";
 
 const USAGE = `infra-mcp ${VERSION}: one MCP server for ${PLATFORMS.map((p) => p.title).join(", ")}.

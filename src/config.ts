@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { PLATFORMS } from "./services/index.js";
-import type { Platform, PlatformVariable } from "./services/platform.js";
+import type { Platform, PlatformVariable } from "./platform.js";
+import { PLATFORMS } from "./platforms/index.js";
 
 /**
  * Environment -> typed configuration: the shared settings here, each platform's own through its registry

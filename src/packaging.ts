@@ -1,5 +1,5 @@
-import { PLATFORMS } from "./services/index.js";
-import type { Platform } from "./services/platform.js";
+import type { Platform } from "./platform.js";
+import { PLATFORMS } from "./platforms/index.js";
 import type { AnyTool } from "./tools/define.js";
 
 /**

@@ -1,8 +1,8 @@
 import type { ConfigProblem } from "./config.js";
 import type { HttpServing } from "./http.js";
+import type { Platform } from "./platform.js";
+import { PLATFORMS } from "./platforms/index.js";
 import type { Runtime } from "./server.js";
-import { PLATFORMS } from "./services/index.js";
-import type { Platform } from "./services/platform.js";
 
 /**
  * What running as one of several `--http` replicas behind a load balancer needs besides serving: settings

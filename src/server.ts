@@ -6,10 +6,10 @@ import { z } from "zod";
 import type { Session } from "./auth/session.js";
 import { type Config, configSecrets } from "./config.js";
 import { createLogger, type Logger, type LogSink } from "./log.js";
+import { createSessions } from "./platforms/index.js";
 import { ConfirmationStore, LocalSpentTokens, type SpentTokens } from "./safety/confirm.js";
 import { Redactor } from "./safety/redact.js";
 import { RedisSpentTokens } from "./safety/redis-spent-tokens.js";
-import { createSessions } from "./services/index.js";
 import { type PreparedTool, prepareTools } from "./tools/index.js";
 import { type CallEnvironment, type InvokeDeps, invokeTool } from "./tools/invoke.js";
 

@@ -2,8 +2,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { type Config, ConfigError, loadConfig } from "../src/config.js";
+import { PLATFORMS } from "../src/platforms/index.js";
 import { createRuntime, createServer, type Runtime } from "../src/server.js";
-import { PLATFORMS } from "../src/services/index.js";
 
 type Entry = (typeof PLATFORMS)[number];
 type PlatformName = Entry["name"];

@@ -4,7 +4,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { type HttpServing, parseListen, serveHttp } from "../src/http.js";
-import { NetprofilerEmulator } from "../src/sandbox/netprofiler.js";
+import { NetprofilerEmulator } from "../src/platforms/netprofiler/emulator/index.js";
 import { createRuntime } from "../src/server.js";
 
 const TOKEN = "http-bearer-token-for-tests-0123456789";

@@ -12,8 +12,8 @@ import {
   servedProducts,
   userConfigKey,
 } from "../src/packaging.js";
-import { NetprofilerEmulator } from "../src/sandbox/netprofiler.js";
-import { PLATFORMS } from "../src/services/index.js";
+import { PLATFORMS } from "../src/platforms/index.js";
+import { NetprofilerEmulator } from "../src/platforms/netprofiler/emulator/index.js";
 import { allTools } from "../src/tools/index.js";
 import { builtCli, root } from "./built.js";
 

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { PLATFORMS } from "../src/platforms/index.js";
 import type { Emulator } from "../src/sandbox/emulator.js";
-import { PLATFORMS } from "../src/services/index.js";
 import { type Harness, startEmulators, startHarness } from "./helpers.js";
 
 /**

@@ -1,9 +1,9 @@
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../src/config.js";
+import { SQUONK_SANDBOX, SQUONK_SEED } from "../src/platforms/squonk/emulator/index.js";
 import { REDACTED } from "../src/safety/redact.js";
 import type { RecordedRequest } from "../src/sandbox/emulator.js";
-import { SQUONK_SANDBOX, SQUONK_SEED } from "../src/sandbox/squonk.js";
 import { configProblems, type Harness, type HarnessOptions, startHarness, textOf } from "./helpers.js";
 
 const DM = "/data-manager-api";

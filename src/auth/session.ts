@@ -20,7 +20,7 @@ import {
   parseRetryAfter,
   ResponseTooLargeError,
   readBody,
-} from "./http.js";
+} from "./transport.js";
 import type {
   AuthStrategy,
   CallScope,

@@ -1,5 +1,5 @@
 import type { LoginError } from "../errors.js";
-import type { Operation } from "../services/catalogue.js";
+import type { Operation } from "./operations.js";
 
 /**
  * What a platform implements for its sessions: one profile per API (how it answers) and one strategy per

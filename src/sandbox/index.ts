@@ -1,5 +1,5 @@
-import { PLATFORMS } from "../services/index.js";
-import type { SandboxEmulator } from "../services/platform.js";
+import type { SandboxEmulator } from "../platform.js";
+import { PLATFORMS } from "../platforms/index.js";
 
 export interface Sandbox {
   /** The running emulators, by platform name. */

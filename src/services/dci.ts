@@ -1,10 +1,10 @@
 import { createDciAuth, DCI_AUTH_BASE, DCI_BASE, DCI_WHOAMI, type DciAuth } from "../auth/dci.js";
+import type { Operation } from "../auth/operations.js";
 import type { Outcome, RawResponse, ServiceProfile } from "../auth/types.js";
 import type { ConfigReader } from "../config.js";
 import { describeBody } from "../errors.js";
+import { definePlatform } from "../platform.js";
 import { dciTools } from "../tools/dci.js";
-import type { Operation } from "./catalogue.js";
-import { definePlatform } from "./platform.js";
 
 /** "Unauthorized": the session token is unknown, expired or idle-deleted (the vendor page's sample). */
 export const DCI_UNAUTHORIZED = 3001;

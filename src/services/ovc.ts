@@ -1,4 +1,5 @@
 import { jwtClaims } from "../auth/jwt.js";
+import { type Operation, operationsFromOpenApi } from "../auth/operations.js";
 import {
   actorMethodOf,
   createOvcAuth,
@@ -13,9 +14,8 @@ import {
 import type { Outcome, RawResponse, ServiceProfile } from "../auth/types.js";
 import type { ConfigReader } from "../config.js";
 import { ToolInputError } from "../errors.js";
+import { definePlatform } from "../platform.js";
 import { ovcTools } from "../tools/ovc.js";
-import { type Operation, operationsFromOpenApi } from "./catalogue.js";
-import { definePlatform } from "./platform.js";
 
 /** The portal answers a guest on a method that needs credentials with this raw text (no content type). */
 const GUEST_REFUSAL = "NO VALID AUTHORIZATION KEY GIVEN";

@@ -1,5 +1,5 @@
+import { PLATFORMS } from "../platforms/index.js";
 import { needsConfirmation } from "../safety/confirm.js";
-import { PLATFORMS } from "../services/index.js";
 import type { AnyTool } from "./define.js";
 import { computeSchemas, withConfirmationToken } from "./schemas.js";
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Config } from "../config.js";
+import { enabledApis, PLATFORMS } from "../platforms/index.js";
 import { needsConfirmation } from "../safety/confirm.js";
-import { enabledApis, PLATFORMS } from "../services/index.js";
 import { type AnyTool, CONFIRMATION_TOKEN, listParameters } from "./define.js";
 import { infraTools } from "./infra.js";
 import { computeSchemas, readSchemaCache, type ToolSchemas, withConfirmationToken } from "./schemas.js";

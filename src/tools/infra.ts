@@ -1,9 +1,9 @@
 import { z } from "zod";
+import { filterOperations } from "../auth/operations.js";
 import type { Session } from "../auth/session.js";
 import type { HttpMethod, UpstreamRequest } from "../auth/types.js";
 import { clip, describeError, ToolInputError } from "../errors.js";
-import { filterOperations } from "../services/catalogue.js";
-import { enablingVariables, PLATFORMS } from "../services/index.js";
+import { enablingVariables, PLATFORMS } from "../platforms/index.js";
 import { type AnyTool, type CallContext, DESTRUCTIVE, defineInfraTool, READ_ONLY } from "./define.js";
 
 /** Every API id the registry's platforms can open, as the generic tools name them. */

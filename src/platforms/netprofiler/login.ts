@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { AuthStrategy, Credential, UpstreamRequest } from "./types.js";
+import type { AuthStrategy, Credential, UpstreamRequest } from "../../auth/types.js";
 
 /** Where the AWS Integration API lives (upstreams.md section 5). */
 export const NETPROFILER_AWS_BASE = "/api/npm.aws_config/1.0";

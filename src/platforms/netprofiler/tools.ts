@@ -1,9 +1,16 @@
 import { z } from "zod";
-import { NETPROFILER_AWS_BASE } from "../auth/netprofiler.js";
-import type { ApiSession } from "../auth/session.js";
-import { ToolInputError, unexpectedAnswer } from "../errors.js";
-import { type AnyTool, DESTRUCTIVE, defineTool, MUTATING, READ_ONLY, upstreamField } from "./define.js";
-import { pollUntil } from "./wait.js";
+import type { ApiSession } from "../../auth/session.js";
+import { ToolInputError, unexpectedAnswer } from "../../errors.js";
+import {
+  type AnyTool,
+  DESTRUCTIVE,
+  defineTool,
+  MUTATING,
+  READ_ONLY,
+  upstreamField,
+} from "../../tools/define.js";
+import { pollUntil } from "../../tools/wait.js";
+import { NETPROFILER_AWS_BASE } from "./login.js";
 
 const DONE = { ok: z.boolean(), summary: z.string() };
 

@@ -1,5 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { authorization, cookie, Emulator, type EmulatorResponse, type RecordedRequest } from "./emulator.js";
+import {
+  authorization,
+  cookie,
+  Emulator,
+  type EmulatorResponse,
+  type RecordedRequest,
+} from "../../../sandbox/emulator.js";
 
 /** Sandbox credentials: the emulator accepts these, and `--sandbox` configures them. */
 export const NETPROFILER_SANDBOX = {

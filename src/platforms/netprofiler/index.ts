@@ -1,10 +1,10 @@
-import { createNetprofilerAuth, NETPROFILER_AWS_BASE, type NetprofilerAuth } from "../auth/netprofiler.js";
-import type { Outcome, RawResponse, ServiceProfile } from "../auth/types.js";
-import type { ConfigReader } from "../config.js";
-import { describeBody } from "../errors.js";
-import { netprofilerTools } from "../tools/netprofiler.js";
-import type { Operation } from "./catalogue.js";
-import { definePlatform } from "./platform.js";
+import type { Operation } from "../../auth/operations.js";
+import type { Outcome, RawResponse, ServiceProfile } from "../../auth/types.js";
+import type { ConfigReader } from "../../config.js";
+import { describeBody } from "../../errors.js";
+import { definePlatform } from "../../platform.js";
+import { createNetprofilerAuth, NETPROFILER_AWS_BASE, type NetprofilerAuth } from "./login.js";
+import { netprofilerTools } from "./tools.js";
 
 /** Error ids after which steelscript clears its credentials, logs in again once and retries once. */
 const AUTH_EXPIRED_IDS = new Set([
@@ -179,5 +179,5 @@ export const netprofilerPlatform = definePlatform({
   read: readNetprofiler,
   apis: ({ url, auth }) => [{ url, profile: netprofilerProfile, strategy: createNetprofilerAuth(auth) }],
   tools: netprofilerTools,
-  emulator: async () => new (await import("../sandbox/netprofiler.js")).NetprofilerEmulator(),
+  emulator: async () => new (await import("./emulator/index.js")).NetprofilerEmulator(),
 });

@@ -1,6 +1,6 @@
-import type { AuthStrategy, ServiceProfile } from "../auth/types.js";
-import type { ConfigReader } from "../config.js";
-import type { AnyTool } from "../tools/define.js";
+import type { AuthStrategy, ServiceProfile } from "./auth/types.js";
+import type { ConfigReader } from "./config.js";
+import type { AnyTool } from "./tools/define.js";
 
 /** One environment variable of a platform, as `--help` and the configuration errors show it. */
 export interface PlatformVariable {

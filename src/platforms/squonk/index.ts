@@ -1,11 +1,11 @@
-import { createKeycloakAuth, parseSquonkError } from "../auth/squonk.js";
-import type { Outcome, RawResponse, ServiceProfile, UpstreamRequest } from "../auth/types.js";
-import type { ConfigReader } from "../config.js";
-import { ToolInputError } from "../errors.js";
-import { squonkTools } from "../tools/squonk.js";
-import type { Operation } from "./catalogue.js";
-import type { ApiPlan } from "./platform.js";
-import { definePlatform } from "./platform.js";
+import type { Operation } from "../../auth/operations.js";
+import type { Outcome, RawResponse, ServiceProfile, UpstreamRequest } from "../../auth/types.js";
+import type { ConfigReader } from "../../config.js";
+import { ToolInputError } from "../../errors.js";
+import type { ApiPlan } from "../../platform.js";
+import { definePlatform } from "../../platform.js";
+import { createKeycloakAuth, parseSquonkError } from "./login.js";
+import { squonkTools } from "./tools.js";
 
 function describeBody(body: unknown, status: number): string {
   if (body === undefined) return `empty answer with HTTP ${status}`;
@@ -312,5 +312,5 @@ export const squonkPlatform = definePlatform({
   read: readSquonk,
   apis: squonkApis,
   tools: squonkTools,
-  emulator: async () => new (await import("../sandbox/squonk.js")).SquonkEmulator(),
+  emulator: async () => new (await import("./emulator/index.js")).SquonkEmulator(),
 });

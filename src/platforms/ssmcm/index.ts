@@ -1,10 +1,10 @@
-import { createSsmcmKeyAuth, SSMCM_API_BASE } from "../auth/ssmcm.js";
-import type { Outcome, RawResponse, ServiceProfile, UpstreamRequest } from "../auth/types.js";
-import type { ConfigReader } from "../config.js";
-import { describeBody } from "../errors.js";
-import { ssmcmTools } from "../tools/ssmcm.js";
-import { type Operation, operationsFromOpenApi } from "./catalogue.js";
-import { definePlatform } from "./platform.js";
+import { type Operation, operationsFromOpenApi } from "../../auth/operations.js";
+import type { Outcome, RawResponse, ServiceProfile, UpstreamRequest } from "../../auth/types.js";
+import type { ConfigReader } from "../../config.js";
+import { describeBody } from "../../errors.js";
+import { definePlatform } from "../../platform.js";
+import { createSsmcmKeyAuth, SSMCM_API_BASE } from "./login.js";
+import { ssmcmTools } from "./tools.js";
 
 /** The envelope of every answer but the export methods (the vendor's API page). */
 interface Envelope {
@@ -142,5 +142,5 @@ export const ssmcmPlatform = definePlatform({
   read: readSsmcm,
   apis: ({ url, apiKey }) => [{ url, profile: ssmcmProfile, strategy: createSsmcmKeyAuth(apiKey) }],
   tools: ssmcmTools,
-  emulator: async () => new (await import("../sandbox/ssmcm.js")).SsmcmEmulator(),
+  emulator: async () => new (await import("./emulator/index.js")).SsmcmEmulator(),
 });

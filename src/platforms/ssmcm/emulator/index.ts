@@ -1,5 +1,10 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { authorization, Emulator, type EmulatorResponse, type RecordedRequest } from "./emulator.js";
+import {
+  authorization,
+  Emulator,
+  type EmulatorResponse,
+  type RecordedRequest,
+} from "../../../sandbox/emulator.js";
 
 /**
  * Sandbox credentials: the emulator accepts these, and `--sandbox` configures `apiKey`. The read-only key

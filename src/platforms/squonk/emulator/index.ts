@@ -10,7 +10,12 @@ import {
   verify,
 } from "node:crypto";
 import { STATUS_CODES } from "node:http";
-import { authorization, Emulator, type EmulatorResponse, type RecordedRequest } from "./emulator.js";
+import {
+  authorization,
+  Emulator,
+  type EmulatorResponse,
+  type RecordedRequest,
+} from "../../../sandbox/emulator.js";
 
 /**
  * Sandbox credentials: the emulator accepts these, and `--sandbox` configures them. The password holds

@@ -1,5 +1,11 @@
-import { jwtExpiry } from "./jwt.js";
-import type { AuthStrategy, Credential, LoginContext, RawResponse, UpstreamRequest } from "./types.js";
+import { jwtExpiry } from "../../auth/jwt.js";
+import type {
+  AuthStrategy,
+  Credential,
+  LoginContext,
+  RawResponse,
+  UpstreamRequest,
+} from "../../auth/types.js";
 
 /** The `application_id` of every DM job instance (upstreams.md section 3, `start_job_instance`). */
 export const SQUONK_JOB_APPLICATION_ID = "datamanagerjobs.squonk.it";

@@ -1,13 +1,13 @@
 import { Session } from "../auth/session.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
+import type { ApiPlan, Platform } from "../platform.js";
 import type { Redactor } from "../safety/redact.js";
-import { dciPlatform } from "./dci.js";
-import { netprofilerPlatform } from "./netprofiler.js";
-import { ovcPlatform } from "./ovc.js";
-import type { ApiPlan, Platform } from "./platform.js";
-import { squonkPlatform } from "./squonk.js";
-import { ssmcmPlatform } from "./ssmcm.js";
+import { dciPlatform } from "../services/dci.js";
+import { ovcPlatform } from "../services/ovc.js";
+import { netprofilerPlatform } from "./netprofiler/index.js";
+import { squonkPlatform } from "./squonk/index.js";
+import { ssmcmPlatform } from "./ssmcm/index.js";
 
 /** The registry: one line per platform, in the order tools are listed. Everything else reads it. */
 export const PLATFORMS = [

@@ -1,7 +1,6 @@
 import { z } from "zod";
-import type { ApiSession } from "../auth/session.js";
-import { SQUONK_JOB_APPLICATION_ID } from "../auth/squonk.js";
-import { describeError, ToolInputError, unexpectedAnswer } from "../errors.js";
+import type { ApiSession } from "../../auth/session.js";
+import { describeError, ToolInputError, unexpectedAnswer } from "../../errors.js";
 import {
   type AnyTool,
   DESTRUCTIVE,
@@ -10,8 +9,9 @@ import {
   MUTATING,
   READ_ONLY,
   unwrapList,
-} from "./define.js";
-import { pollUntil } from "./wait.js";
+} from "../../tools/define.js";
+import { pollUntil } from "../../tools/wait.js";
+import { SQUONK_JOB_APPLICATION_ID } from "./login.js";
 
 /** The two APIs' session ids; the DM is the toolset's main one. */
 const DM = "squonk_dm";

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { SSMCM_API_BASE } from "../auth/ssmcm.js";
-import { unexpectedAnswer } from "../errors.js";
-import { type AnyTool, defineTool, READ_ONLY, unwrapList } from "./define.js";
+import { unexpectedAnswer } from "../../errors.js";
+import { type AnyTool, defineTool, READ_ONLY, unwrapList } from "../../tools/define.js";
+import { SSMCM_API_BASE } from "./login.js";
 
 const DEFAULT_LIMIT = 10;
 

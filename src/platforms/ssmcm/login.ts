@@ -1,5 +1,5 @@
-import { jwtExpiry } from "./jwt.js";
-import type { AuthStrategy, Credential, UpstreamRequest } from "./types.js";
+import { jwtExpiry } from "../../auth/jwt.js";
+import type { AuthStrategy, Credential, UpstreamRequest } from "../../auth/types.js";
 
 /** Where SSMCM's API lives (upstreams.md section 1; the vendor's API page). */
 export const SSMCM_API_BASE = "/api/v1.0";
