@@ -695,15 +695,17 @@ async function main() {
   deadline.unref();
 
   let startSandbox;
+  let PLATFORMS;
   try {
     ({ startSandbox } = await import("../dist/sandbox/index.js"));
+    ({ PLATFORMS } = await import("../dist/platforms/index.js"));
   } catch (error) {
     throw new Error(`dist/ is missing or stale (${error.message}); run \`npm run build\` first.`);
   }
 
   const cwd = mkdtempSync(join(tmpdir(), "infra-mcp-bench-")); // no stray .env can reach the servers
   temporary.add(cwd);
-  const sandbox = await startSandbox();
+  const sandbox = await startSandbox(PLATFORMS);
   const np = sandbox.emulators.get("netprofiler");
   const env = { ...sandbox.env, INFRA_MCP_LOG_LEVEL: "warn" };
   const log = (message) => console.error(`bench: ${message}`);

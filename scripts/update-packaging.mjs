@@ -6,11 +6,14 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { bundleManifest, registryEntry } from "../dist/packaging.js";
-import { allTools } from "../dist/tools/index.js";
+import { PLATFORMS } from "../dist/platforms/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const pkg = JSON.parse(readFileSync(`${root}/package.json`, "utf8"));
-const files = { "manifest.json": bundleManifest(pkg, allTools), "server.json": registryEntry(pkg) };
+const files = {
+  "manifest.json": bundleManifest(pkg, PLATFORMS),
+  "server.json": registryEntry(pkg, PLATFORMS),
+};
 for (const [file, content] of Object.entries(files)) {
   writeFileSync(`${root}/${file}`, `${JSON.stringify(content, null, 2)}\n`);
 }

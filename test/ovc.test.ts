@@ -2,10 +2,9 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { jwtClaims } from "../src/auth/jwt.js";
 import { isReadMethodPath } from "../src/auth/ovc.js";
-import { loadConfig } from "../src/config.js";
 import type { RecordedRequest } from "../src/sandbox/emulator.js";
 import { OVC_SANDBOX, OvcEmulator } from "../src/sandbox/ovc.js";
-import { configProblems, type Harness, startHarness, textOf } from "./helpers.js";
+import { configProblems, type Harness, loadConfig, startHarness, textOf } from "./helpers.js";
 
 const REST = "/restmachine";
 const CLOUDAPI = `${REST}/cloudapi`;

@@ -3,10 +3,8 @@ import { createServer as createTlsServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join, relative } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { PLATFORMS } from "../src/platforms/index.js";
-import { allTools } from "../src/tools/index.js";
 import { root } from "./built.js";
-import { type Harness, startHarness, textOf } from "./helpers.js";
+import { allTools, type Harness, PLATFORMS, startHarness, textOf } from "./helpers.js";
 
 let harness: Harness | undefined;
 afterEach(async () => {

@@ -147,7 +147,7 @@ describe("result shaping", () => {
         return (undefined as unknown as { field: string }).field;
       },
     });
-    const [tool] = prepareTools(harness.config, [buggy]);
+    const [tool] = prepareTools(harness.config, [buggy], []);
     const result = await invokeTool(tool!, {}, harness.runtime, {
       signal: new AbortController().signal,
       progress: async () => undefined,

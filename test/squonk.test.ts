@@ -1,10 +1,16 @@
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { loadConfig } from "../src/config.js";
 import { SQUONK_SANDBOX, SQUONK_SEED } from "../src/platforms/squonk/emulator/index.js";
 import { REDACTED } from "../src/safety/redact.js";
 import type { RecordedRequest } from "../src/sandbox/emulator.js";
-import { configProblems, type Harness, type HarnessOptions, startHarness, textOf } from "./helpers.js";
+import {
+  configProblems,
+  type Harness,
+  type HarnessOptions,
+  loadConfig,
+  startHarness,
+  textOf,
+} from "./helpers.js";
 
 const DM = "/data-manager-api";
 const AS = "/account-server-api";

@@ -1,16 +1,15 @@
 import { z } from "zod";
 import type { Config } from "../config.js";
-import { enabledApis, PLATFORMS } from "../platforms/index.js";
+import type { Platform } from "../platform.js";
 import { needsConfirmation } from "../safety/confirm.js";
 import { type AnyTool, CONFIRMATION_TOKEN, listParameters } from "./define.js";
-import { infraTools } from "./infra.js";
+import { createInfraTools } from "./infra.js";
 import { computeSchemas, readSchemaCache, type ToolSchemas, withConfirmationToken } from "./schemas.js";
 
-/** Every tool this build has, in listing order: the infra tools, then each platform's, in registry order. */
-export const allTools: readonly AnyTool[] = [
-  ...infraTools,
-  ...PLATFORMS.flatMap((platform) => platform.tools),
-];
+/** Every tool of these platforms, in listing order: the infra tools, then each platform's, in their order. */
+export function toolsOf(platforms: readonly Platform[]): AnyTool[] {
+  return [...createInfraTools(platforms), ...platforms.flatMap((platform) => platform.tools)];
+}
 
 /** A tool as served under one configuration: its validator and its `tools/list` entry, built once. */
 export interface PreparedTool {
@@ -26,10 +25,14 @@ export interface PreparedTool {
 /**
  * The one filter: toolsets, read-only mode and enabled APIs, all derived from the definitions (no second
  * list of names). `infra_*` tools are always on; read-only keeps only tools marked readOnlyHint; a tool whose
- * `api` is not enabled (a platform's optional second API) is left out.
+ * `api` is not enabled (a platform's optional second API) is left out. `apis`: the API ids the
+ * configuration enables.
  */
-export function prepareTools(config: Config, tools: readonly AnyTool[] = allTools): PreparedTool[] {
-  const apis = enabledApis(config);
+export function prepareTools(
+  config: Config,
+  tools: readonly AnyTool[],
+  apis: readonly string[],
+): PreparedTool[] {
   return tools
     .filter((tool) => tool.service === "infra" || config.toolsets.has(tool.service))
     .filter((tool) => !config.readOnly || tool.annotations.readOnly)
