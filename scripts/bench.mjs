@@ -453,11 +453,11 @@ async function layers(np, counts) {
       import("../dist/auth/transport.js"),
       import("../dist/auth/session.js"),
       import("../dist/platforms/netprofiler/login.js"),
-      import("../dist/platforms/netprofiler/index.js"),
+      import("../dist/platforms/netprofiler/profile.js"),
       import("../dist/safety/redact.js"),
       import("../dist/log.js"),
     ]);
-  const { username, password } = (await import("../dist/platforms/netprofiler/emulator/index.js"))
+  const { username, password } = (await import("../dist/platforms/netprofiler/emulator.js"))
     .NETPROFILER_SANDBOX;
   const url = `${np.url}${STATUS_PATH}`;
   const headers = {

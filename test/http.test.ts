@@ -3,7 +3,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type HttpServing, parseListen, serveHttp } from "../src/http.js";
-import { NetprofilerEmulator } from "../src/platforms/netprofiler/emulator/index.js";
+import { NetprofilerEmulator } from "../src/platforms/netprofiler/emulator.js";
 import { createRuntime } from "../src/server.js";
 import { loadConfig, PLATFORMS } from "./helpers.js";
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { NETPROFILER_SANDBOX } from "../src/platforms/netprofiler/emulator/index.js";
+import { NETPROFILER_SANDBOX } from "../src/platforms/netprofiler/emulator.js";
 import { type Harness, startHarness, textOf } from "./helpers.js";
 
 const AWS = "/api/npm.aws_config/1.0";

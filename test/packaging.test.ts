@@ -12,7 +12,7 @@ import {
   servedProducts,
   userConfigKey,
 } from "../src/packaging.js";
-import { NetprofilerEmulator } from "../src/platforms/netprofiler/emulator/index.js";
+import { NetprofilerEmulator } from "../src/platforms/netprofiler/emulator.js";
 import { builtCli, root } from "./built.js";
 import { PLATFORMS } from "./helpers.js";
 

@@ -7,9 +7,9 @@ import type { AuthStrategy, Credential } from "../src/auth/types.js";
 import type { TlsConfig } from "../src/config.js";
 import { CancelledError, LoginError, UpstreamError } from "../src/errors.js";
 import { createLogger } from "../src/log.js";
-import { NETPROFILER_SANDBOX, NetprofilerEmulator } from "../src/platforms/netprofiler/emulator/index.js";
-import { netprofilerProfile } from "../src/platforms/netprofiler/index.js";
+import { NETPROFILER_SANDBOX, NetprofilerEmulator } from "../src/platforms/netprofiler/emulator.js";
 import { createBasicAuth, createCookieAuth } from "../src/platforms/netprofiler/login.js";
+import { netprofilerProfile } from "../src/platforms/netprofiler/profile.js";
 import { Redactor } from "../src/safety/redact.js";
 
 const STATUS = "/api/npm.aws_config/1.0/status";

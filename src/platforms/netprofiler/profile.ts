@@ -179,5 +179,5 @@ export const netprofilerPlatform = definePlatform({
   read: readNetprofiler,
   apis: ({ url, auth }) => [{ url, profile: netprofilerProfile, strategy: createNetprofilerAuth(auth) }],
   tools: netprofilerTools,
-  emulator: async () => new (await import("./emulator/index.js")).NetprofilerEmulator(),
+  emulator: async () => new (await import("./emulator.js")).NetprofilerEmulator(),
 });

@@ -5,7 +5,7 @@ import {
   Emulator,
   type EmulatorResponse,
   type RecordedRequest,
-} from "../../../sandbox/emulator.js";
+} from "../../sandbox/emulator.js";
 
 /** Sandbox credentials: the emulator accepts these, and `--sandbox` configures them. */
 export const NETPROFILER_SANDBOX = {
