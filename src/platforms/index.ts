@@ -1,8 +1,8 @@
 import { dciPlatform } from "../services/dci.js";
 import { ovcPlatform } from "../services/ovc.js";
-import { netprofilerPlatform } from "./netprofiler/profile.js";
-import { squonkPlatform } from "./squonk/profile.js";
-import { ssmcmPlatform } from "./ssmcm/profile.js";
+import { netprofilerPlatform } from "./netprofiler/index.js";
+import { squonkPlatform } from "./squonk/index.js";
+import { ssmcmPlatform } from "./ssmcm/index.js";
 
 /**
  * The registry: one line per platform, in the order tools are listed. Only the composition root

@@ -1,9 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { AuthStrategy, Credential, UpstreamRequest } from "../../auth/types.js";
 
-/** Where the AWS Integration API lives (upstreams.md section 5). */
-export const NETPROFILER_AWS_BASE = "/api/npm.aws_config/1.0";
-
 /** The configured way in: an OAuth access code, or a username and password (cookie or Basic). */
 export type NetprofilerAuth =
   | { kind: "oauth"; accessCode: string }

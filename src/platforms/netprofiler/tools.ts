@@ -10,7 +10,7 @@ import {
   upstreamField,
 } from "../../tools/define.js";
 import { pollUntil } from "../../tools/wait.js";
-import { NETPROFILER_AWS_BASE } from "./login.js";
+import { NETPROFILER_AWS_BASE } from "./profile.js";
 
 const DONE = { ok: z.boolean(), summary: z.string() };
 

@@ -6,20 +6,7 @@ import type {
   RawResponse,
   UpstreamRequest,
 } from "../../auth/types.js";
-
-/** The `application_id` of every DM job instance (upstreams.md section 3, `start_job_instance`). */
-export const SQUONK_JOB_APPLICATION_ID = "datamanagerjobs.squonk.it";
-
-/**
- * Reads an error body: the DM's and AS's `{error}` (`DmError`), or Keycloak's OAuth
- * `{error, error_description}`, where `error` is a code such as `invalid_grant`.
- */
-export function parseSquonkError(body: unknown): { code?: string; message: string } | undefined {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) return undefined;
-  const { error, error_description: description } = body as { error?: unknown; error_description?: unknown };
-  if (typeof error !== "string") return undefined;
-  return typeof description === "string" ? { code: error, message: description } : { message: error };
-}
+import { parseSquonkError } from "./profile.js";
 
 /** One Keycloak client of one API: the DM and the AS each have their own (upstreams.md section 3). */
 export interface KeycloakClient {

@@ -11,7 +11,9 @@ import {
   unwrapList,
 } from "../../tools/define.js";
 import { pollUntil } from "../../tools/wait.js";
-import { SQUONK_JOB_APPLICATION_ID } from "./login.js";
+
+/** The `application_id` of every DM job instance (upstreams.md section 3, `start_job_instance`). */
+const SQUONK_JOB_APPLICATION_ID = "datamanagerjobs.squonk.it";
 
 /** The two APIs' session ids; the DM is the toolset's main one. */
 const DM = "squonk_dm";

@@ -1,8 +1,6 @@
 import { jwtExpiry } from "../../auth/jwt.js";
 import type { AuthStrategy, Credential, UpstreamRequest } from "../../auth/types.js";
-
-/** Where SSMCM's API lives (upstreams.md section 1; the vendor's API page). */
-export const SSMCM_API_BASE = "/api/v1.0";
+import { SSMCM_API_BASE } from "./profile.js";
 
 const KEY_HINT =
   "Check SSMCM_API_KEY: create a key in SSMCM's web UI (user menu > API keys), set it and restart.";

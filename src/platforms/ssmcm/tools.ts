@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { unexpectedAnswer } from "../../errors.js";
 import { type AnyTool, defineTool, READ_ONLY, unwrapList } from "../../tools/define.js";
-import { SSMCM_API_BASE } from "./login.js";
+import { SSMCM_API_BASE } from "./profile.js";
 
 const DEFAULT_LIMIT = 10;
 
