@@ -1,5 +1,4 @@
 import type { LoginError } from "../errors.js";
-import type { Operation } from "./operations.js";
 
 /**
  * What a platform implements for its sessions: one profile per API (how it answers) and one strategy per
@@ -96,6 +95,13 @@ export interface AuthStrategy {
 export type Outcome =
   | { ok: true; data: unknown }
   | { ok: false; authExpired: boolean; code?: string | number; message: string };
+
+/** One documented upstream operation, as infra_list_operations lists it. */
+export interface Operation {
+  method: string;
+  path: string;
+  summary: string;
+}
 
 /** The per-API differences, as data (DESIGN.md "a service is a profile plus a toolset"). */
 export interface ServiceProfile {

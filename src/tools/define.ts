@@ -55,12 +55,30 @@ const TOTAL_KEYS = ["recordsFiltered", "total", "count", "totalCount", "size", "
 export function unwrapList(body: unknown): { items: unknown[]; total?: number } | undefined {
   if (Array.isArray(body)) return { items: body };
   if (body === null || typeof body !== "object") return undefined;
-  const record = body as Record<string, unknown>;
-  const arrays = Object.keys(record).filter((key) => Array.isArray(record[key]));
-  if (arrays.length !== 1) return undefined;
-  const items = record[arrays[0] as string] as unknown[];
-  const totalKey = TOTAL_KEYS.find((key) => typeof record[key] === "number");
-  return totalKey === undefined ? { items } : { items, total: record[totalKey] as number };
+  const entries: [string, unknown][] = Object.entries(body);
+  const arrays = entries.flatMap(([, value]) => (Array.isArray(value) ? [value] : []));
+  const items = arrays[0];
+  if (arrays.length !== 1 || items === undefined) return undefined;
+  for (const key of TOTAL_KEYS) {
+    const total = entries.find(([name]) => name === key)?.[1];
+    if (typeof total === "number") return { items, total };
+  }
+  return { items };
+}
+
+/**
+ * A schema for an answer that is a list or wraps one (see `unwrapList`), as `{items, total?}`; `expected`
+ * says what the answer should have been, for the error when it is not.
+ */
+export function listAnswer(expected: string) {
+  return z
+    .unknown()
+    .transform((body, ctx) => {
+      const list = unwrapList(body);
+      if (list === undefined) ctx.addIssue({ code: "custom", message: "no list in the answer" });
+      return list ?? { items: [] };
+    })
+    .describe(expected);
 }
 
 /**
