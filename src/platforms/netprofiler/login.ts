@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { z } from "zod";
 import type { AuthStrategy, Credential, UpstreamRequest } from "../../auth/types.js";
 
 /** The configured way in: an OAuth access code, or a username and password (cookie or Basic). */
@@ -22,6 +23,18 @@ export function createNetprofilerAuth(auth: NetprofilerAuth): AuthStrategy {
   }
 }
 
+/** The token endpoint's answer (the Common API's OAuth 2.0 grant): the token, the state it echoes, its life. */
+const TOKEN_ANSWER = z.looseObject({
+  access_token: z.string(),
+  state: z.unknown().optional(),
+  expires_in: z.unknown().optional(),
+});
+/** The session login's answer: the cookie's name and value (upstreams.md section 5). */
+const SESSION_ANSWER = z.looseObject({
+  session_key: z.string().optional(),
+  session_id: z.string().optional(),
+});
+
 const ACCESS_CODE_HINT =
   "Create a new access code on NetProfiler's Configuration > Account Management > OAuth Access page and set NETPROFILER_ACCESS_CODE.";
 const PASSWORD_HINT = "Check NETPROFILER_USERNAME and NETPROFILER_PASSWORD.";
@@ -43,10 +56,9 @@ export function createAccessCodeAuth(accessCode: string): AuthStrategy {
         form: { grant_type: "access_code", assertion: `${header}.${accessCode}.`, state },
       };
       const response = await context.send(request);
-      const body = response.body as Record<string, unknown> | undefined;
-      if (response.status !== 200 || typeof body?.access_token !== "string") {
-        throw context.fail(request, response, ACCESS_CODE_HINT);
-      }
+      const answer = TOKEN_ANSWER.safeParse(response.body);
+      if (response.status !== 200 || !answer.success) throw context.fail(request, response, ACCESS_CODE_HINT);
+      const body = answer.data;
       if (body.state !== undefined && body.state !== state) {
         throw context.fail(
           request,
@@ -80,9 +92,9 @@ export function createCookieAuth(username: string, password: string): AuthStrate
         json: { username, password },
       };
       const response = await context.send(request);
-      const body = response.body as Record<string, unknown> | undefined;
-      let name = typeof body?.session_key === "string" ? body.session_key : undefined;
-      let id = typeof body?.session_id === "string" ? body.session_id : undefined;
+      const answer = SESSION_ANSWER.safeParse(response.body);
+      let name = answer.success ? answer.data.session_key : undefined;
+      let id = answer.success ? answer.data.session_id : undefined;
       if (id === undefined) {
         // Fall back to Set-Cookie when the body lacks the pair.
         const match = /(SESSID)=([^;]+)/.exec(response.headers.get("set-cookie") ?? "");

@@ -1,5 +1,4 @@
-import type { Operation } from "../../auth/operations.js";
-import type { Outcome, RawResponse, ServiceProfile } from "../../auth/types.js";
+import type { Operation, Outcome, RawResponse, ServiceProfile } from "../../auth/types.js";
 import { describeBody } from "../../errors.js";
 
 /** Where the AWS Integration API lives (upstreams.md section 5). */

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { ApiSession } from "../../auth/session.js";
-import { ToolInputError, unexpectedAnswer } from "../../errors.js";
+import { ToolInputError } from "../../errors.js";
 import {
   type AnyTool,
   DESTRUCTIVE,
@@ -14,23 +14,28 @@ import { NETPROFILER_AWS_BASE } from "./profile.js";
 
 const DONE = { ok: z.boolean(), summary: z.string() };
 
+/**
+ * `GET /status`: the seed's CloudStatus object, the fields it documents, each of which may be absent or
+ * null. The page's types, except where its own example disagrees (`enabled` a string, then true) and where
+ * the API's error ids are strings elsewhere.
+ */
+const STATUS_FIELDS = {
+  enabled: upstreamField(z.union([z.boolean(), z.string()])),
+  state: upstreamField(z.string()),
+  last_sync_ts: upstreamField(z.number()),
+  last_success_ts: upstreamField(z.number()),
+  error_id: upstreamField(z.union([z.number(), z.string()])),
+  error_text: upstreamField(z.string()),
+};
+const STATUS = z.looseObject(STATUS_FIELDS).describe("the status object");
+type SyncStatus = z.output<typeof STATUS>;
+
 /** `GET /status`, checked to be the documented object. */
-async function readStatus(session: ApiSession): Promise<SyncStatus> {
-  const path = `${NETPROFILER_AWS_BASE}/status`;
-  const body = await session.request({ method: "GET", path });
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw unexpectedAnswer({ service: "netprofiler", method: "GET", path }, "the status object", body);
-  }
-  return body as SyncStatus;
+function readStatus(session: ApiSession): Promise<SyncStatus> {
+  return session.request({ method: "GET", path: `${NETPROFILER_AWS_BASE}/status` }, STATUS);
 }
 
-/** `GET /status` (the seed's CloudStatus object; its types are not relied on, see the status tool). */
-interface SyncStatus {
-  state?: unknown;
-  enabled?: unknown;
-  error_id?: unknown;
-  error_text?: unknown;
-}
+const ACCOUNTS = z.array(z.unknown()).describe("a JSON array");
 
 const statusTool = defineTool({
   name: "netprofiler_get_aws_status",
@@ -38,16 +43,7 @@ const statusTool = defineTool({
   title: "NetProfiler AWS sync status",
   description: "State of NetProfiler's AWS synchronisation: enabled, state, last sync and last success.",
   input: {},
-  // The page's types, except where its own example disagrees (`enabled` a string, then true) and where the
-  // API's error ids are strings elsewhere.
-  output: {
-    enabled: upstreamField(z.union([z.boolean(), z.string()])),
-    state: upstreamField(z.string()),
-    last_sync_ts: upstreamField(z.number()),
-    last_success_ts: upstreamField(z.number()),
-    error_id: upstreamField(z.union([z.number(), z.string()])),
-    error_text: upstreamField(z.string()),
-  },
+  output: STATUS_FIELDS,
   annotations: READ_ONLY,
   async handler(_args, { session }) {
     return readStatus(session);
@@ -63,11 +59,11 @@ const listAccountsTool = defineTool({
   list: {},
   annotations: READ_ONLY,
   async handler(_args, { session }) {
-    const path = `${NETPROFILER_AWS_BASE}/auth_codes`;
-    const body = await session.request({ method: "GET", path });
-    if (!Array.isArray(body))
-      throw unexpectedAnswer({ service: "netprofiler", method: "GET", path }, "a JSON array", body);
-    return { items: body };
+    const items = await session.request(
+      { method: "GET", path: `${NETPROFILER_AWS_BASE}/auth_codes` },
+      ACCOUNTS,
+    );
+    return { items };
   },
 });
 

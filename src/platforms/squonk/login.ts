@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { jwtExpiry } from "../../auth/jwt.js";
 import type {
   AuthStrategy,
@@ -28,6 +29,14 @@ interface Refresh {
   expiresAt?: number;
 }
 
+/** Keycloak's token answer (OAuth 2.0): the access token, its life, and the refresh token with its own. */
+const TOKEN_ANSWER = z.looseObject({
+  access_token: z.string().min(1),
+  expires_in: z.unknown().optional(),
+  refresh_token: z.unknown().optional(),
+  refresh_expires_in: z.unknown().optional(),
+});
+
 /** A refresh token this close to its end is not worth a request: the password grant follows anyway. */
 const REFRESH_TOKEN_MARGIN_MS = 10_000;
 
@@ -53,13 +62,14 @@ export function createKeycloakAuth(client: KeycloakClient): AuthStrategy {
     };
   };
   const credentialFrom = (response: RawResponse): Credential | undefined => {
-    const body = response.body as Record<string, unknown> | undefined;
-    const access = body?.access_token;
-    if (response.status !== 200 || typeof access !== "string" || access === "") return undefined;
+    const answer = TOKEN_ANSWER.safeParse(response.body);
+    if (response.status !== 200 || !answer.success) return undefined;
+    const body = answer.data;
+    const access = body.access_token;
     const credential: Credential = { headers: { authorization: `Bearer ${access}` }, secrets: [access] };
-    const expiresAt = secondsFromNow(body?.expires_in) ?? jwtExpiry(access);
+    const expiresAt = secondsFromNow(body.expires_in) ?? jwtExpiry(access);
     if (expiresAt !== undefined) credential.expiresAt = expiresAt;
-    if (typeof body?.refresh_token === "string" && body.refresh_token !== "") {
+    if (typeof body.refresh_token === "string" && body.refresh_token !== "") {
       credential.secrets.push(body.refresh_token);
       const refresh: Refresh = { token: body.refresh_token };
       const refreshExpiresAt = secondsFromNow(body.refresh_expires_in);

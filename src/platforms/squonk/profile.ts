@@ -1,5 +1,4 @@
-import type { Operation } from "../../auth/operations.js";
-import type { Outcome, RawResponse, ServiceProfile, UpstreamRequest } from "../../auth/types.js";
+import type { Operation, Outcome, RawResponse, ServiceProfile, UpstreamRequest } from "../../auth/types.js";
 import { ToolInputError } from "../../errors.js";
 
 /**

@@ -1,14 +1,14 @@
 import { z } from "zod";
 import type { ApiSession } from "../../auth/session.js";
-import { describeError, ToolInputError, unexpectedAnswer } from "../../errors.js";
+import { describeError, ToolInputError } from "../../errors.js";
 import {
   type AnyTool,
   DESTRUCTIVE,
   defineTool,
   type ListPage,
+  listAnswer,
   MUTATING,
   READ_ONLY,
-  unwrapList,
 } from "../../tools/define.js";
 import { pollUntil } from "../../tools/wait.js";
 
@@ -37,26 +37,35 @@ const taskId = id("task", "squonk_list_tasks");
 const filled = (what: string) =>
   z.string().refine((value) => value.trim() !== "", `${what} must not be empty`);
 
-/** A DM list: `{count, <key>: [...]}`. The DM does not page, so the wrapper pages here. */
+/** A DM list's answer, `{count, <key>: [...]}`, as its items. */
+function dmListAnswer<Key extends string>(key: Key) {
+  return z
+    .looseObject({ [key]: z.array(z.unknown()) })
+    .transform((body) => body[key] ?? [])
+    .describe(`{count, ${key}}`);
+}
+const DM_LISTS = {
+  projects: dmListAnswer("projects"),
+  jobs: dmListAnswer("jobs"),
+  instances: dmListAnswer("instances"),
+  tasks: dmListAnswer("tasks"),
+};
+
+/** A DM list. The DM does not page, so the wrapper pages here. */
 async function dmList(
   session: ApiSession,
   path: string,
-  key: string,
+  key: keyof typeof DM_LISTS,
   query: Record<string, string | boolean | undefined> = {},
 ): Promise<ListPage> {
-  const body = await session.request({ method: "GET", path, query });
-  const items = (body as Record<string, unknown> | null)?.[key];
-  if (!Array.isArray(items))
-    throw unexpectedAnswer({ service: DM, method: "GET", path }, `{count, ${key}}`, body);
-  return { items };
+  return { items: await session.request({ method: "GET", path, query }, DM_LISTS[key]) };
 }
 
 /** An AS list: the array may come bare or wrapped under any key (TOOLS.md section 5). */
-async function asList(session: ApiSession, path: string): Promise<ListPage> {
-  const body = await session.request({ method: "GET", path });
-  const list = unwrapList(body);
-  if (list === undefined) throw unexpectedAnswer({ service: AS, method: "GET", path }, "a list", body);
-  return list;
+const AS_LIST = listAnswer("a list");
+
+function asList(session: ApiSession, path: string): Promise<ListPage> {
+  return session.request({ method: "GET", path }, AS_LIST);
 }
 
 const listProjectsTool = defineTool({
@@ -84,6 +93,10 @@ const getProjectTool = defineTool({
     session.request({ method: "GET", path: `/project/${project_id}` }),
 });
 
+const FILES = z
+  .looseObject({ files: z.array(z.unknown()), path: z.unknown().optional(), paths: z.unknown().optional() })
+  .describe("{count, files, paths}");
+
 const listFilesTool = defineTool({
   name: "squonk_list_project_files",
   service: "squonk",
@@ -102,13 +115,7 @@ const listFilesTool = defineTool({
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
   async handler({ project_id, path = "/" }, { session }) {
-    const body = (await session.request({ method: "GET", path: "/file", query: { project_id, path } })) as {
-      files?: unknown;
-      path?: unknown;
-      paths?: unknown;
-    } | null;
-    if (!Array.isArray(body?.files))
-      throw unexpectedAnswer({ service: DM, method: "GET", path: "/file" }, "{count, files, paths}", body);
+    const body = await session.request({ method: "GET", path: "/file", query: { project_id, path } }, FILES);
     return { items: body.files, extra: { path: body.path ?? path, paths: body.paths ?? [] } };
   },
 });
@@ -209,6 +216,10 @@ function launchForm({
 
 const jobKey = ({ collection, job, version }: LaunchArgs) => `${collection}/${job} ${version}`;
 
+const LAUNCHED = z
+  .looseObject({ instance_id: z.string(), task_id: z.string() })
+  .describe("{instance_id, task_id}");
+
 const startTool = defineTool({
   name: "squonk_start_job_instance",
   service: "squonk",
@@ -220,16 +231,10 @@ const startTool = defineTool({
   annotations: MUTATING,
   preview: (args) => `POST /instance: run ${jobKey(args)} as "${args.name}" in project ${args.project_id}`,
   async handler(args, { session }) {
-    const body = (await session.request({ method: "POST", path: "/instance", form: launchForm(args) })) as {
-      instance_id?: unknown;
-      task_id?: unknown;
-    } | null;
-    if (typeof body?.instance_id !== "string" || typeof body.task_id !== "string")
-      throw unexpectedAnswer(
-        { service: DM, method: "POST", path: "/instance" },
-        "{instance_id, task_id}",
-        body,
-      );
+    const body = await session.request(
+      { method: "POST", path: "/instance", form: launchForm(args) },
+      LAUNCHED,
+    );
     return {
       instance_id: body.instance_id,
       task_id: body.task_id,
@@ -268,25 +273,23 @@ const listInstancesTool = defineTool({
   handler: ({ project_id }, { session }) => dmList(session, "/instance", "instances", { project_id }),
 });
 
-/** `InstanceGetResponse`, the fields the tools read. */
-interface Instance {
-  name?: string;
-  phase?: string;
-  stopped?: string;
-  run_time?: string;
-  error_message?: string;
-  job_collection?: string;
-  job_job?: string;
-  job_version?: string;
-  tasks?: { id?: string; purpose?: string }[];
-}
+/** `InstanceGetResponse` (upstreams.md section 3), the fields the tools read; the rest passes through. */
+const INSTANCE_FIELDS = {
+  name: z.string().optional(),
+  phase: z.string().optional(),
+  stopped: z.string().optional(),
+  run_time: z.string().optional(),
+  error_message: z.string().optional(),
+  job_collection: z.string().optional(),
+  job_job: z.string().optional(),
+  job_version: z.string().optional(),
+  tasks: z.array(z.looseObject({ id: z.string().optional(), purpose: z.string().optional() })).optional(),
+};
+const INSTANCE = z.looseObject(INSTANCE_FIELDS).describe("an instance");
+type Instance = z.output<typeof INSTANCE>;
 
-async function readInstance(session: ApiSession, instance_id: string): Promise<Instance> {
-  const path = `/instance/${instance_id}`;
-  const body = await session.request({ method: "GET", path });
-  if (body === null || typeof body !== "object" || Array.isArray(body))
-    throw unexpectedAnswer({ service: DM, method: "GET", path }, "an instance", body);
-  return body as Instance;
+function readInstance(session: ApiSession, instance_id: string): Promise<Instance> {
+  return session.request({ method: "GET", path: `/instance/${instance_id}` }, INSTANCE);
 }
 
 const getInstanceTool = defineTool({
@@ -361,6 +364,12 @@ function describeInstance(instance_id: string, instance: Instance): string {
   return `${instance_id} ("${instance.name ?? "unnamed"}"${job ? `, ${job}` : ""})`;
 }
 
+/**
+ * The DM names the deletion's task; an empty answer says nothing more than that it was done, and a task id
+ * that is not a string is left out rather than refusing a deletion that happened.
+ */
+const DELETED = z.looseObject({ task_id: z.unknown().optional() }).nullable().describe("{task_id}");
+
 const deleteInstanceTool = defineTool({
   name: "squonk_delete_instance",
   service: "squonk",
@@ -374,9 +383,7 @@ const deleteInstanceTool = defineTool({
   preview: async ({ instance_id }, { session }) =>
     `DELETE /instance/${instance_id}: delete instance ${describeInstance(instance_id, await readInstance(session, instance_id))}; a running job is stopped`,
   async handler({ instance_id }, { session }) {
-    const body = (await session.request({ method: "DELETE", path: `/instance/${instance_id}` })) as {
-      task_id?: string;
-    } | null;
+    const body = await session.request({ method: "DELETE", path: `/instance/${instance_id}` }, DELETED);
     return {
       ok: true,
       instance_id,
@@ -387,13 +394,16 @@ const deleteInstanceTool = defineTool({
 });
 
 /** `InstanceSummary`: an instance as the list shows it. */
-type InstanceSummary = Instance & { id: string };
+const INSTANCE_SUMMARY = z.looseObject({ ...INSTANCE_FIELDS, id: z.string() });
+type InstanceSummary = z.output<typeof INSTANCE_SUMMARY>;
 
+/** The project's instances that have an id (the only ones a deletion can name). */
 async function projectInstances(session: ApiSession, project_id: string): Promise<InstanceSummary[]> {
   const { items } = await dmList(session, "/instance", "instances", { project_id });
-  return items.filter(
-    (item): item is InstanceSummary => typeof (item as { id?: unknown } | null)?.id === "string",
-  );
+  return items.flatMap((item) => {
+    const parsed = INSTANCE_SUMMARY.safeParse(item);
+    return parsed.success ? [parsed.data] : [];
+  });
 }
 
 /**
@@ -456,6 +466,14 @@ const deleteProjectInstancesTool = defineTool({
   },
 });
 
+/** `TaskGetResponse`, the fields the tool reads; the states and events pass through. */
+const TASK = z
+  .looseObject({
+    done: z.unknown().optional(),
+    events: z.array(z.looseObject({ ordinal: z.unknown().optional() })).optional(),
+  })
+  .describe("a task");
+
 const getTaskTool = defineTool({
   name: "squonk_get_task",
   service: "squonk",
@@ -481,12 +499,11 @@ const getTaskTool = defineTool({
   },
   annotations: READ_ONLY,
   async handler({ task_id, event_limit = DEFAULT_EVENT_LIMIT, event_prior_ordinal = 0 }, { session }) {
-    const path = `/task/${task_id}`;
-    const body = await session.request({ method: "GET", path, query: { event_limit, event_prior_ordinal } });
-    if (body === null || typeof body !== "object" || Array.isArray(body))
-      throw unexpectedAnswer({ service: DM, method: "GET", path }, "a task", body);
-    const task = body as { done?: unknown; events?: { ordinal?: unknown }[] };
-    const events = Array.isArray(task.events) ? task.events : [];
+    const task = await session.request(
+      { method: "GET", path: `/task/${task_id}`, query: { event_limit, event_prior_ordinal } },
+      TASK,
+    );
+    const events = task.events ?? [];
     const last = events.at(-1)?.ordinal;
     const after = typeof last === "number" ? last : event_prior_ordinal;
     // A full page may have more behind it; a short one is all there is, for now if the task still runs.

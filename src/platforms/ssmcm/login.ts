@@ -1,6 +1,13 @@
+import { z } from "zod";
 import { jwtExpiry } from "../../auth/jwt.js";
 import type { AuthStrategy, Credential, UpstreamRequest } from "../../auth/types.js";
 import { SSMCM_API_BASE } from "./profile.js";
+
+/** The login's answer: the envelope, its `data.token` the bearer token (the vendor's API page). */
+const TOKEN_ANSWER = z.looseObject({
+  code: z.unknown().optional(),
+  data: z.looseObject({ token: z.string().min(1) }),
+});
 
 const KEY_HINT =
   "Check SSMCM_API_KEY: create a key in SSMCM's web UI (user menu > API keys), set it and restart.";
@@ -22,11 +29,10 @@ export function createSsmcmKeyAuth(apiKey: string): AuthStrategy {
         json: { key: apiKey },
       };
       const response = await context.send(request);
-      const body = response.body as { code?: unknown; data?: { token?: unknown } } | undefined;
-      const token = body?.data?.token;
-      if (Number(body?.code) !== 200 || typeof token !== "string" || token === "") {
+      const answer = TOKEN_ANSWER.safeParse(response.body);
+      if (!answer.success || Number(answer.data.code) !== 200)
         throw context.fail(request, response, KEY_HINT);
-      }
+      const { token } = answer.data.data;
       const credential: Credential = { headers: { authorization: `Bearer ${token}` }, secrets: [token] };
       const expiresAt = jwtExpiry(token);
       if (expiresAt !== undefined) credential.expiresAt = expiresAt;

@@ -1,5 +1,5 @@
-import { type Operation, operationsFromOpenApi } from "../../auth/operations.js";
-import type { Outcome, RawResponse, ServiceProfile, UpstreamRequest } from "../../auth/types.js";
+import { operationsFromOpenApi } from "../../auth/operations.js";
+import type { Operation, Outcome, RawResponse, ServiceProfile, UpstreamRequest } from "../../auth/types.js";
 import { describeBody } from "../../errors.js";
 
 /** Where SSMCM's API lives (upstreams.md section 1; the vendor's API page). */

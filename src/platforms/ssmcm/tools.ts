@@ -1,9 +1,9 @@
 import { z } from "zod";
-import { unexpectedAnswer } from "../../errors.js";
-import { type AnyTool, defineTool, READ_ONLY, unwrapList } from "../../tools/define.js";
+import { type AnyTool, defineTool, listAnswer, READ_ONLY } from "../../tools/define.js";
 import { SSMCM_API_BASE } from "./profile.js";
 
 const DEFAULT_LIMIT = 10;
+const BUCKET_LIST = listAnswer("a bucket list");
 
 const listS3BucketsTool = defineTool({
   name: "ssmcm_list_s3_buckets",
@@ -18,14 +18,10 @@ const listS3BucketsTool = defineTool({
     const path = `${SSMCM_API_BASE}/aws/s3`;
     // The vendor's sample pages with `length`; `start` and `search` follow the DataTables convention its
     // tables use (upstreams.md section 1: unverified, and unknown parameters are ignored upstream).
-    const body = await session.request({
-      method: "GET",
-      path,
-      query: { length: limit, start: offset, search: search || undefined },
-    });
-    const list = unwrapList(body);
-    if (list === undefined)
-      throw unexpectedAnswer({ service: "ssmcm", method: "GET", path }, "a bucket list", body);
+    const list = await session.request(
+      { method: "GET", path, query: { length: limit, start: offset, search: search || undefined } },
+      BUCKET_LIST,
+    );
     // An instance that ignored `length`/`start` sent everything: page it here instead.
     if (list.total === undefined && list.items.length > limit) return { items: list.items };
     return { ...list, pagedUpstream: true };
