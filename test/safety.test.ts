@@ -1,7 +1,11 @@
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
 import { ConfirmationStore } from "../src/safety/confirm.js";
 import { REDACTED, Redactor } from "../src/safety/redact.js";
+import { DESTRUCTIVE, defineInfraTool } from "../src/tools/define.js";
+import { prepareTools } from "../src/tools/index.js";
+import { invokeTool } from "../src/tools/invoke.js";
 import { type Harness, startHarness, textOf } from "./helpers.js";
 
 const AWS = "/api/npm.aws_config/1.0";
@@ -146,6 +150,59 @@ describe("confirmation without elicitation: one-time tokens bound to the argumen
     expect(direct.structuredContent).toMatchObject({ ok: true });
     const { tools } = await harness.client.listTools();
     expect(tools.some((tool) => "confirmation_token" in (tool.inputSchema.properties ?? {}))).toBe(false);
+  });
+});
+
+describe("rules between arguments", () => {
+  it("refuse a call before confirmation is asked, by elicitation or by token; a call they accept is asked", async () => {
+    harness = await startHarness();
+    let handled = 0;
+    const tool = defineInfraTool({
+      name: "infra_test_resize",
+      service: "infra",
+      title: "Resize",
+      description: "A destructive tool with a rule between its arguments.",
+      input: { size: z.number().optional(), cpus: z.number().optional() },
+      rules: ({ size, cpus }) =>
+        (size === undefined) === (cpus === undefined)
+          ? "infra_test_resize takes size or cpus, one of them. Nothing was sent."
+          : undefined,
+      annotations: { ...DESTRUCTIVE, openWorld: false },
+      async handler() {
+        handled += 1;
+        return { ok: true };
+      },
+    });
+    const [prepared] = prepareTools(harness.config, [tool], []);
+    const asked: string[] = [];
+    const call = {
+      signal: new AbortController().signal,
+      progress: async () => undefined,
+      elicit: async (message: string) => {
+        asked.push(message);
+        return "accept" as const;
+      },
+    };
+    for (const args of [{}, { size: 1, cpus: 2 }]) {
+      for (const environment of [call, { ...call, elicit: undefined }]) {
+        const refused = await invokeTool(prepared!, args, harness.runtime, environment);
+        expect(refused).toEqual({
+          isError: true,
+          content: [
+            {
+              type: "text",
+              text: "infra_test_resize takes size or cpus, one of them. Nothing was sent.",
+            },
+          ],
+        });
+      }
+    }
+    expect(asked).toEqual([]);
+    expect(handled).toBe(0);
+    const accepted = await invokeTool(prepared!, { size: 1 }, harness.runtime, call);
+    expect(accepted.structuredContent).toEqual({ ok: true });
+    expect(asked).toHaveLength(1);
+    expect(handled).toBe(1);
   });
 });
 

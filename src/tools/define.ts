@@ -113,6 +113,13 @@ export interface ToolDefinition<
    * enabled APIs). Must accept a subset of `input`.
    */
   inputFor?(apis: readonly string[]): z.ZodRawShape;
+  /**
+   * Rules between arguments ("one of", "not both", "only with"), part of the input's schema: they are
+   * checked with the rest of the arguments, before any confirmation is asked, so that no user confirms a
+   * call that is then refused. Returns the refusal, in full (it is the call's whole answer), or undefined
+   * when the arguments keep the rules. They cost no bytes in tools/list.
+   */
+  rules?(args: z.infer<z.ZodObject<Shape>>): string | undefined;
   /** Shape of `structuredContent` for non-list tools; list tools get the list shape. */
   output?: z.ZodRawShape;
   annotations: Annotations;
@@ -332,8 +339,18 @@ function project(item: unknown, fields: string[] | undefined): unknown {
   return projected;
 }
 
-/** Formats zod issues for the model: which parameter, what is wrong, and what the place accepts. */
+/** Marks an issue as a broken rule between arguments: its message is the refusal, in full. */
+export const RULE_REFUSAL = "rule between arguments";
+
+/**
+ * Formats zod issues for the model: which parameter, what is wrong, and what the place accepts. A broken
+ * rule between arguments (only checked once every argument is valid on its own) is told in its own words.
+ */
 export function describeInvalidArguments(tool: string, error: z.ZodError, input: z.ZodObject): string {
+  const refusals = error.issues.flatMap((issue) =>
+    issue.code === "custom" && issue.params?.kind === RULE_REFUSAL ? [issue.message] : [],
+  );
+  if (refusals.length > 0) return refusals.join(" ");
   const lines = error.issues.map((issue) => {
     const where = issue.path.length > 0 ? issue.path.join(".") : "arguments";
     if (issue.code === "unrecognized_keys") {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Config } from "../config.js";
 import type { Platform } from "../platform.js";
 import { needsConfirmation } from "../safety/confirm.js";
-import { type AnyTool, CONFIRMATION_TOKEN, listParameters } from "./define.js";
+import { type AnyTool, CONFIRMATION_TOKEN, listParameters, RULE_REFUSAL } from "./define.js";
 import { createInfraTools } from "./infra.js";
 import { computeSchemas, readSchemaCache, type ToolSchemas, withConfirmationToken } from "./schemas.js";
 
@@ -45,13 +45,22 @@ let cache: Map<string, ToolSchemas> | undefined | null = null;
 
 function prepare(definition: AnyTool, config: Config, apis: readonly string[]): PreparedTool {
   const confirm = needsConfirmation(definition, config.confirm);
-  const input = z
+  const object = z
     .object({
       ...(definition.inputFor?.(apis) ?? definition.input),
       ...(definition.list ? listParameters(definition.list.defaultLimit) : {}),
       ...(confirm ? { confirmation_token: CONFIRMATION_TOKEN } : {}),
     })
     .strict();
+  const { rules } = definition;
+  const input =
+    rules === undefined
+      ? object
+      : object.superRefine((args, ctx) => {
+          const refusal = rules(args);
+          if (refusal !== undefined)
+            ctx.addIssue({ code: "custom", message: refusal, params: { kind: RULE_REFUSAL } });
+        });
 
   if (cache === null) cache = readSchemaCache();
   // A tool whose input depends on the configuration (the enabled APIs) is converted here.

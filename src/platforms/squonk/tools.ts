@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { ApiSession } from "../../auth/session.js";
-import { describeError, ToolInputError } from "../../errors.js";
+import { describeError } from "../../errors.js";
 import {
   type AnyTool,
   DESTRUCTIVE,
@@ -146,23 +146,23 @@ const getJobTool = defineTool({
     version: filled("version").optional().describe("Job version, e.g. 1.0.0"),
   },
   annotations: READ_ONLY,
-  async handler({ job_id, collection, job, version }, { session }) {
+  rules({ job_id, collection, job, version }) {
     const given = Object.entries({ collection, job, version })
       .filter(([, value]) => value !== undefined)
       .map(([key]) => key);
     if (job_id !== undefined && given.length > 0)
-      throw new ToolInputError(
-        `squonk_get_job takes job_id or collection + job + version, not both (got job_id and ${given.join(", ")}); nothing was sent.`,
-      );
+      return `squonk_get_job takes job_id or collection + job + version, not both (got job_id and ${given.join(", ")}); nothing was sent.`;
+    if (job_id !== undefined) return undefined;
+    if (given.length === 0)
+      return "squonk_get_job needs job_id, or collection + job + version (squonk_list_jobs lists them); nothing was sent.";
+    const missing = ["collection", "job", "version"].filter((key) => !given.includes(key));
+    if (missing.length > 0)
+      return `squonk_get_job needs collection, job and version together: ${missing.join(" and ")} missing; nothing was sent.`;
+    return undefined;
+  },
+  async handler({ job_id, collection, job, version }, { session }) {
     if (job_id !== undefined) return session.request({ method: "GET", path: `/job/${job_id}` });
-    if (collection === undefined || job === undefined || version === undefined) {
-      const missing = ["collection", "job", "version"].filter((key) => !given.includes(key));
-      throw new ToolInputError(
-        given.length === 0
-          ? "squonk_get_job needs job_id, or collection + job + version (squonk_list_jobs lists them); nothing was sent."
-          : `squonk_get_job needs collection, job and version together: ${missing.join(" and ")} missing; nothing was sent.`,
-      );
-    }
+    // The input's rule: without job_id, all three are given.
     return session.request({
       method: "GET",
       path: "/job/get-by-version",
