@@ -1,4 +1,5 @@
 import type { Platform } from "./platform.js";
+import { listOf } from "./tools/docs.js";
 import { toolsOf } from "./tools/index.js";
 
 /**
@@ -20,8 +21,19 @@ export interface PackageInfo {
 
 /** The products served, as a phrase for descriptions: "A, B and C", in registry order. */
 export function servedProducts(platforms: readonly Platform[]): string {
-  const names = platforms.map((platform) => platform.product);
-  return names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+  return listOf(
+    platforms.map((platform) => platform.product),
+    "and",
+  );
+}
+
+const COUNTS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
+
+/** package.json's description (which the bundle repeats): how many platforms, and which. */
+export function packageDescription(platforms: readonly Platform[]): string {
+  const count = COUNTS[platforms.length] ?? String(platforms.length);
+  const noun = platforms.length === 1 ? "platform" : "platforms";
+  return `One MCP server for ${count} infrastructure ${noun}: ${servedProducts(platforms)}.`;
 }
 
 /** One setting a user may fill in when installing: a platform's variable, one of its TLS options, or a switch. */

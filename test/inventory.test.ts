@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PLATFORMS_END, PLATFORMS_START, renderPlatformReference } from "../src/readme.js";
 import { markdownText, renderToolReference, TABLE_END, TABLE_START } from "../src/tools/docs.js";
 import { computeSchemas } from "../src/tools/schemas.js";
 import { allTools, type Harness, PLATFORMS, startHarness } from "./helpers.js";
@@ -131,6 +132,20 @@ describe("tool inventory", () => {
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
     const block = readme.slice(readme.indexOf(TABLE_START), readme.indexOf(TABLE_END) + TABLE_END.length);
     expect(block).toBe(renderToolReference(PLATFORMS));
+  });
+
+  it("the README's toolsets, platform variables and TLS prefixes are generated from the registry (run npm run docs)", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const block = readme.slice(
+      readme.indexOf(PLATFORMS_START),
+      readme.indexOf(PLATFORMS_END) + PLATFORMS_END.length,
+    );
+    expect(block).toBe(renderPlatformReference(PLATFORMS));
+    for (const platform of PLATFORMS) {
+      expect(block).toContain(`| \`${platform.name}\` |`);
+      for (const variable of platform.variables) expect(block).toContain(`| \`${variable.name}\` |`);
+      expect(block).toContain(`\`${platform.prefix}\``);
+    }
   });
 
   it("the tool reference gives every tool's title, annotations and every parameter it lists, described", () => {

@@ -8,6 +8,7 @@ import { z } from "zod";
 import {
   bundleManifest,
   type PackageInfo,
+  packageDescription,
   registryEntry,
   servedProducts,
   userConfigKey,
@@ -38,7 +39,8 @@ describe("README", () => {
 });
 
 describe("install packages", () => {
-  it("manifest.json and server.json say what the generator makes of the registry (run npm run docs)", () => {
+  it("package.json's description, manifest.json and server.json say what the generator makes of the registry (run npm run docs)", () => {
+    expect(pkg.description).toBe(packageDescription(PLATFORMS));
     expect(manifest).toEqual(bundleManifest(pkg, PLATFORMS));
     expect(server).toEqual(registryEntry(pkg, PLATFORMS));
   });

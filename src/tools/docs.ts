@@ -26,15 +26,19 @@ export function markdownText(text: string): string {
   return text.replace(/[<*]/g, "\\$&");
 }
 
-/** "a, b or c". */
-function either(words: string[]): string {
-  return words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`;
+/** "a, b or c" (`or`), "a, b and c" (`and`). */
+export function listOf(words: readonly string[], last: "or" | "and"): string {
+  return words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} ${last} ${words.at(-1)}`;
 }
 
 /** A parameter's type in words: `on`, `off` or `reset`; integer, 1 to 1000; array of strings. */
 function typeText(schema: JsonSchema): string {
-  if (schema.enum) return either(schema.enum.map((value) => `\`${String(value)}\``));
-  if (schema.anyOf) return either(schema.anyOf.map(typeText));
+  if (schema.enum)
+    return listOf(
+      schema.enum.map((value) => `\`${String(value)}\``),
+      "or",
+    );
+  if (schema.anyOf) return listOf(schema.anyOf.map(typeText), "or");
   const { type, minimum: min, maximum: max } = schema;
   if (type === "integer" || type === "number") {
     if (min !== undefined && max !== undefined) return `${type}, ${min} to ${max}`;
