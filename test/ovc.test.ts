@@ -1,9 +1,9 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { jwtClaims } from "../src/auth/jwt.js";
-import { isReadMethodPath } from "../src/auth/ovc.js";
+import { OVC_SANDBOX, OvcEmulator } from "../src/platforms/ovc/emulator/index.js";
+import { isReadMethodPath } from "../src/platforms/ovc/login.js";
 import type { RecordedRequest } from "../src/sandbox/emulator.js";
-import { OVC_SANDBOX, OvcEmulator } from "../src/sandbox/ovc.js";
 import { configProblems, type Harness, loadConfig, startHarness, textOf } from "./helpers.js";
 
 const REST = "/restmachine";

@@ -1,6 +1,6 @@
-import { dciPlatform } from "../services/dci.js";
-import { ovcPlatform } from "../services/ovc.js";
+import { dciPlatform } from "./dci/profile.js";
 import { netprofilerPlatform } from "./netprofiler/index.js";
+import { ovcPlatform } from "./ovc/profile.js";
 import { squonkPlatform } from "./squonk/index.js";
 import { ssmcmPlatform } from "./ssmcm/index.js";
 

@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { ovcHint, ovcPath, ovcRequest, parseTaskFailure, TASK_GET } from "../auth/ovc.js";
-import type { ApiSession } from "../auth/session.js";
-import { ToolInputError, UpstreamError, unexpectedAnswer } from "../errors.js";
+import type { ApiSession } from "../../auth/session.js";
+import { ToolInputError, UpstreamError, unexpectedAnswer } from "../../errors.js";
 import {
   type AnyTool,
   DESTRUCTIVE,
@@ -10,8 +9,9 @@ import {
   MUTATING,
   READ_ONLY,
   type ToolContext,
-} from "./define.js";
-import { pollUntil } from "./wait.js";
+} from "../../tools/define.js";
+import { pollUntil } from "../../tools/wait.js";
+import { ovcHint, ovcPath, ovcRequest, parseTaskFailure, TASK_GET } from "./login.js";
 
 const DEFAULT_LIMIT = 50;
 

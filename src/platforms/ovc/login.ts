@@ -1,6 +1,12 @@
-import { LoginError } from "../errors.js";
-import { jwtClaims, jwtExpiry } from "./jwt.js";
-import type { AuthStrategy, Credential, LoginContext, RawResponse, UpstreamRequest } from "./types.js";
+import { jwtClaims, jwtExpiry } from "../../auth/jwt.js";
+import type {
+  AuthStrategy,
+  Credential,
+  LoginContext,
+  RawResponse,
+  UpstreamRequest,
+} from "../../auth/types.js";
+import { LoginError } from "../../errors.js";
 
 /**
  * OpenvCloud's wire facts (upstreams.md section 4): every call is `POST /restmachine/<app>/<actor>/<method>`,

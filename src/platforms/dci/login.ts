@@ -1,5 +1,11 @@
-import { LoginError } from "../errors.js";
-import type { AuthStrategy, Credential, LoginContext, RawResponse, UpstreamRequest } from "./types.js";
+import type {
+  AuthStrategy,
+  Credential,
+  LoginContext,
+  RawResponse,
+  UpstreamRequest,
+} from "../../auth/types.js";
+import { LoginError } from "../../errors.js";
 
 /** DCImanager 6's wire facts (upstreams.md section 2): where its services live. */
 export const DCI_BASE = "/api/dci/v3";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { fieldsOf, matches, parseWhere, resolvePath, type WhereNode, WhereSyntaxError } from "./dci-where.js";
-import { cookie, Emulator, type EmulatorResponse, type RecordedRequest } from "./emulator.js";
+import { cookie, Emulator, type EmulatorResponse, type RecordedRequest } from "../../../sandbox/emulator.js";
+import { fieldsOf, matches, parseWhere, resolvePath, type WhereNode, WhereSyntaxError } from "./where.js";
 
 /** Sandbox credentials: the emulator accepts these, and `--sandbox` configures them. */
 export const DCI_SANDBOX = {

@@ -1,5 +1,9 @@
-import { jwtClaims } from "../auth/jwt.js";
-import { type Operation, operationsFromOpenApi } from "../auth/operations.js";
+import { jwtClaims } from "../../auth/jwt.js";
+import { type Operation, operationsFromOpenApi } from "../../auth/operations.js";
+import type { Outcome, RawResponse, ServiceProfile } from "../../auth/types.js";
+import type { ConfigReader } from "../../config.js";
+import { ToolInputError } from "../../errors.js";
+import { definePlatform } from "../../platform.js";
 import {
   actorMethodOf,
   createOvcAuth,
@@ -10,12 +14,8 @@ import {
   ovcHint,
   ovcPath,
   ovcRequest,
-} from "../auth/ovc.js";
-import type { Outcome, RawResponse, ServiceProfile } from "../auth/types.js";
-import type { ConfigReader } from "../config.js";
-import { ToolInputError } from "../errors.js";
-import { definePlatform } from "../platform.js";
-import { ovcTools } from "../tools/ovc.js";
+} from "./login.js";
+import { ovcTools } from "./tools.js";
 
 /** The portal answers a guest on a method that needs credentials with this raw text (no content type). */
 const GUEST_REFUSAL = "NO VALID AUTHORIZATION KEY GIVEN";
@@ -319,5 +319,5 @@ export const ovcPlatform = definePlatform({
   read: readOvc,
   apis: ({ url, auth }) => [{ url, profile: ovcProfile, strategy: createOvcAuth(auth) }],
   tools: ovcTools,
-  emulator: async () => new (await import("../sandbox/ovc.js")).OvcEmulator(),
+  emulator: async () => new (await import("./emulator/index.js")).OvcEmulator(),
 });

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { DCI_AUTH_BASE, DCI_BASE } from "../auth/dci.js";
-import { describeBody, UpstreamError, unexpectedAnswer } from "../errors.js";
+import { describeBody, UpstreamError, unexpectedAnswer } from "../../errors.js";
 import {
   type AnyTool,
   DESTRUCTIVE,
@@ -14,7 +13,8 @@ import {
   type ToolContext,
   upstreamField,
   upstreamScalar,
-} from "./define.js";
+} from "../../tools/define.js";
+import { DCI_AUTH_BASE, DCI_BASE } from "./login.js";
 
 const DEFAULT_LIMIT = 50;
 

@@ -1,10 +1,10 @@
-import { createDciAuth, DCI_AUTH_BASE, DCI_BASE, DCI_WHOAMI, type DciAuth } from "../auth/dci.js";
-import type { Operation } from "../auth/operations.js";
-import type { Outcome, RawResponse, ServiceProfile } from "../auth/types.js";
-import type { ConfigReader } from "../config.js";
-import { describeBody } from "../errors.js";
-import { definePlatform } from "../platform.js";
-import { dciTools } from "../tools/dci.js";
+import type { Operation } from "../../auth/operations.js";
+import type { Outcome, RawResponse, ServiceProfile } from "../../auth/types.js";
+import type { ConfigReader } from "../../config.js";
+import { describeBody } from "../../errors.js";
+import { definePlatform } from "../../platform.js";
+import { createDciAuth, DCI_AUTH_BASE, DCI_BASE, DCI_WHOAMI, type DciAuth } from "./login.js";
+import { dciTools } from "./tools.js";
 
 /** "Unauthorized": the session token is unknown, expired or idle-deleted (the vendor page's sample). */
 export const DCI_UNAUTHORIZED = 3001;
@@ -201,5 +201,5 @@ export const dciPlatform = definePlatform({
   read: readDci,
   apis: ({ url, auth }) => [{ url, profile: dciProfile, strategy: createDciAuth(auth) }],
   tools: dciTools,
-  emulator: async () => new (await import("../sandbox/dci.js")).DciEmulator(),
+  emulator: async () => new (await import("./emulator/index.js")).DciEmulator(),
 });

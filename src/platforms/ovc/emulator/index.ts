@@ -1,5 +1,10 @@
 import { generateKeyPairSync, type KeyObject, randomBytes, randomUUID, sign, verify } from "node:crypto";
-import { authorization, Emulator, type EmulatorResponse, type RecordedRequest } from "./emulator.js";
+import {
+  authorization,
+  Emulator,
+  type EmulatorResponse,
+  type RecordedRequest,
+} from "../../../sandbox/emulator.js";
 
 /**
  * Sandbox credentials: the emulator accepts these, and `--sandbox` configures the admin's ItsYou.online
