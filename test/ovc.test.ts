@@ -2,7 +2,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { jwtClaims } from "../src/auth/jwt.js";
 import { OVC_SANDBOX, OvcEmulator } from "../src/platforms/ovc/emulator/index.js";
-import { isReadMethodPath } from "../src/platforms/ovc/login.js";
+import { isReadMethodPath } from "../src/platforms/ovc/profile.js";
 import type { RecordedRequest } from "../src/sandbox/emulator.js";
 import { configProblems, type Harness, loadConfig, startHarness, textOf } from "./helpers.js";
 

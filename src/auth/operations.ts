@@ -1,9 +1,6 @@
 import { z } from "zod";
 import type { Operation } from "./types.js";
 
-// For the platforms not yet in src/platforms, which import it from here (until issue 16 has landed).
-export type { Operation } from "./types.js";
-
 /** Reading and filtering the operations an API documents, for infra_list_operations. */
 
 /** Case-insensitive match on method, path or summary; every word must match. */

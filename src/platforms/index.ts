@@ -1,6 +1,6 @@
-import { dciPlatform } from "./dci/profile.js";
+import { dciPlatform } from "./dci/index.js";
 import { netprofilerPlatform } from "./netprofiler/index.js";
-import { ovcPlatform } from "./ovc/profile.js";
+import { ovcPlatform } from "./ovc/index.js";
 import { squonkPlatform } from "./squonk/index.js";
 import { ssmcmPlatform } from "./ssmcm/index.js";
 

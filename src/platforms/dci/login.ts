@@ -6,17 +6,7 @@ import type {
   UpstreamRequest,
 } from "../../auth/types.js";
 import { LoginError } from "../../errors.js";
-
-/** DCImanager 6's wire facts (upstreams.md section 2): where its services live. */
-export const DCI_BASE = "/api/dci/v3";
-export const DCI_AUTH_BASE = "/api/auth/v4";
-/**
- * `GET /auth/v4/whoami`: the session's own user, the cheapest authenticated call. Without the `/api` prefix,
- * under the installation's root, as the one client seen calling it sends it (aiovmmanager, a VMmanager 6
- * library; VMmanager 6 and DCImanager 6 share the auth v4 service), and as the vendor's page sends
- * `/auth/v4/token` and `/auth/v4/setting/token_ttl`: the auth service answers under both prefixes.
- */
-export const DCI_WHOAMI = "/auth/v4/whoami";
+import { DCI_AUTH_BASE } from "./profile.js";
 
 /** The platform deletes a session token left unused this long, unless `token_ttl` says otherwise. */
 export const DCI_DEFAULT_TOKEN_TTL_MINUTES = 60;

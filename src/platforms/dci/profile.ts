@@ -1,10 +1,16 @@
-import type { Operation } from "../../auth/operations.js";
-import type { Outcome, RawResponse, ServiceProfile } from "../../auth/types.js";
-import type { ConfigReader } from "../../config.js";
+import type { Operation, Outcome, RawResponse, ServiceProfile } from "../../auth/types.js";
 import { describeBody } from "../../errors.js";
-import { definePlatform } from "../../platform.js";
-import { createDciAuth, DCI_AUTH_BASE, DCI_BASE, DCI_WHOAMI, type DciAuth } from "./login.js";
-import { dciTools } from "./tools.js";
+
+/** DCImanager 6's wire facts (upstreams.md section 2): where its services live. */
+export const DCI_BASE = "/api/dci/v3";
+export const DCI_AUTH_BASE = "/api/auth/v4";
+/**
+ * `GET /auth/v4/whoami`: the session's own user, the cheapest authenticated call. Without the `/api` prefix,
+ * under the installation's root, as the one client seen calling it sends it (aiovmmanager, a VMmanager 6
+ * library; VMmanager 6 and DCImanager 6 share the auth v4 service), and as the vendor's page sends
+ * `/auth/v4/token` and `/auth/v4/setting/token_ttl`: the auth service answers under both prefixes.
+ */
+export const DCI_WHOAMI = "/auth/v4/whoami";
 
 /** "Unauthorized": the session token is unknown, expired or idle-deleted (the vendor page's sample). */
 export const DCI_UNAUTHORIZED = 3001;
@@ -124,82 +130,3 @@ export const dciProfile: ServiceProfile = {
     return "DCImanager stayed suspended (503) for the whole call, so nothing was done; try again in a minute, or raise INFRA_MCP_TIMEOUT_MS to wait longer for it to wake up.";
   },
 };
-
-export interface DciSettings {
-  url: string;
-  auth: DciAuth;
-}
-
-const LOGIN_EXAMPLE = "DCI_EMAIL=admin@example.com with DCI_PASSWORD=<password>, or DCI_TOKEN=<token>";
-
-function readDci(r: ConfigReader): DciSettings | undefined {
-  const url = r.url("DCI_URL", "https://dci.example.com");
-  const email = r.get("DCI_EMAIL");
-  const password = r.get("DCI_PASSWORD");
-  const token = r.get("DCI_TOKEN");
-  const key = r.get("DCI_LOGIN_KEY");
-  const ways = [email !== undefined || password !== undefined, token !== undefined, key !== undefined];
-  const chosen = ways.filter(Boolean).length;
-  if (chosen !== 1) {
-    r.problem(
-      "DCI_EMAIL/DCI_TOKEN/DCI_LOGIN_KEY",
-      chosen === 0 ? "no credentials: set exactly one way to log in" : "more than one way to log in is set",
-      LOGIN_EXAMPLE,
-    );
-    return undefined;
-  }
-  if (url === undefined) return undefined;
-  if (token !== undefined) return { url, auth: { kind: "token", token } };
-  if (key !== undefined) return { url, auth: { kind: "key", key } };
-  if (email === undefined || password === undefined) {
-    r.problem(
-      email === undefined ? "DCI_EMAIL" : "DCI_PASSWORD",
-      "missing: password login needs both DCI_EMAIL and DCI_PASSWORD",
-      LOGIN_EXAMPLE,
-    );
-    return undefined;
-  }
-  return { url, auth: { kind: "password", email, password } };
-}
-
-/** DCImanager 6: the registry entry. */
-export const dciPlatform = definePlatform({
-  name: "dci",
-  title: "DCImanager 6",
-  product: "DCImanager 6",
-  prefix: "DCI",
-  urlVariable: "DCI_URL",
-  variables: [
-    {
-      name: "DCI_URL",
-      example: "https://dci.example.com",
-      description: "Address of the DCImanager 6 panel.",
-    },
-    {
-      name: "DCI_EMAIL",
-      example: "admin@example.com",
-      aliases: ["DCI_USER", "DCI_USERNAME", "DCI_LOGIN"],
-      description: "Email of the user to log in as, with DCI_PASSWORD.",
-    },
-    { name: "DCI_PASSWORD", example: "<password>", secret: true, description: "That user's password." },
-    {
-      name: "DCI_TOKEN",
-      example: "<long-lived token>",
-      secret: true,
-      description: "A long-lived token, instead of email and password.",
-    },
-    {
-      name: "DCI_LOGIN_KEY",
-      example: "<one-time login key>",
-      secret: true,
-      description: "A one-time login key (good for one session), instead of email and password.",
-      usableOnce: { instead: "DCI_TOKEN=<long-lived token>, or DCI_EMAIL + DCI_PASSWORD" },
-    },
-  ],
-  usage: "DCI_URL + DCI_EMAIL/DCI_PASSWORD, DCI_TOKEN or DCI_LOGIN_KEY",
-  apiIds: ["dci"],
-  read: readDci,
-  apis: ({ url, auth }) => [{ url, profile: dciProfile, strategy: createDciAuth(auth) }],
-  tools: dciTools,
-  emulator: async () => new (await import("./emulator/index.js")).DciEmulator(),
-});

@@ -14,7 +14,7 @@ import {
   upstreamField,
   upstreamScalar,
 } from "../../tools/define.js";
-import { DCI_AUTH_BASE, DCI_BASE } from "./login.js";
+import { DCI_AUTH_BASE, DCI_BASE } from "./profile.js";
 
 const DEFAULT_LIMIT = 50;
 

@@ -1,21 +1,125 @@
-import { jwtClaims } from "../../auth/jwt.js";
-import { type Operation, operationsFromOpenApi } from "../../auth/operations.js";
-import type { Outcome, RawResponse, ServiceProfile } from "../../auth/types.js";
-import type { ConfigReader } from "../../config.js";
+import { operationsFromOpenApi } from "../../auth/operations.js";
+import type { Operation, Outcome, RawResponse, ServiceProfile, UpstreamRequest } from "../../auth/types.js";
 import { ToolInputError } from "../../errors.js";
-import { definePlatform } from "../../platform.js";
-import {
-  actorMethodOf,
-  createOvcAuth,
-  DEFAULT_IYO_URL,
-  isReadMethodPath,
-  OVC_REST,
-  type OvcAuth,
-  ovcHint,
-  ovcPath,
-  ovcRequest,
-} from "./login.js";
-import { ovcTools } from "./tools.js";
+
+/**
+ * OpenvCloud's wire facts (upstreams.md section 4): every call is `POST /restmachine/<app>/<actor>/<method>`,
+ * and the answer is the method's raw JSON value.
+ */
+export const OVC_REST = "/restmachine";
+/** `system/task/get`: polls an `_async` call (202 while running, `[ok, result]` when done, 404 unknown). */
+export const TASK_GET = "system/task/get";
+/** OpenvCloud keeps a task's result this long after it ends (Redis `tasks.<guid>`). */
+export const TASK_RESULT_TTL_SECONDS = 600;
+
+/** The path of an actor method such as `cloudapi/cloudspaces/list`. */
+export function ovcPath(method: string): string {
+  return `${OVC_REST}/${method}`;
+}
+
+/**
+ * One call of an actor method. Parameters travel as a JSON body, one of the three encodings the portal
+ * merges (query, form, JSON): JSON keeps their types (ints, bools, the `list(int)` of data disks) instead of
+ * leaning on the portal's string coercion, and keeps passwords out of URLs, which proxies and access logs
+ * record. Only the session key rides in the query (`authkey`), as the vendor's own example sends it.
+ */
+export function ovcRequest(method: string, params: Record<string, unknown> = {}): UpstreamRequest {
+  return { method: "POST", path: ovcPath(method), json: params };
+}
+
+/**
+ * `/restmachine/<app>/<actor>/<method>` split into its parts, or undefined for any other path. Names are
+ * Python identifiers upstream; anything else (`%2F`, `..`) could reach another method once decoded.
+ */
+export function actorMethodOf(path: string): { app: string; actor: string; method: string } | undefined {
+  const match = /^\/restmachine\/(\w+)\/(\w+)\/(\w+)$/.exec(path);
+  if (match === null) return undefined;
+  return { app: match[1] as string, actor: match[2] as string, method: match[3] as string };
+}
+
+/**
+ * The methods that only read: names starting with `list` or `get` (camelCase, so `listen` would not count),
+ * which covers `system/task/get`. They are retried after transient failures and allowed in read-only mode;
+ * every other method may change something.
+ */
+export function isReadMethodPath(path: string): boolean {
+  const method = actorMethodOf(path)?.method;
+  return method !== undefined && /^(list|get)(?=[A-Z]|$)/.test(method);
+}
+
+/**
+ * A failed `_async` task stores `str(exception)`: `400: Bad Request "Location xyz does not exists"` for the
+ * portal's own exceptions, any text for an unhandled one.
+ */
+export function parseTaskFailure(stored: unknown): { status?: number; reason?: string; message: string } {
+  if (typeof stored !== "string") return { message: JSON.stringify(stored) ?? "no reason given" };
+  const match = /^(\d{3}): ([^"]*?) ("[\s\S]*")$/.exec(stored.trim());
+  if (match === null) return { message: stored.trim() || "no reason given" };
+  const quoted = match[3] as string;
+  let message: string;
+  try {
+    message = JSON.parse(quoted) as string;
+  } catch {
+    message = quoted.slice(1, -1);
+  }
+  return { status: Number(match[1]), reason: match[2] as string, message };
+}
+
+/** Which tool lists the ids each id parameter takes, for 404 hints. */
+const ID_FINDERS: Record<string, string> = {
+  machineId: "ovc_list_machines",
+  cloudspaceId: "ovc_list_cloudspaces",
+  accountId: "ovc_list_accounts",
+  imageId: "ovc_list_images",
+  sizeId: "ovc_list_sizes",
+};
+
+/** The parameters a call carries, wherever they travel (the tools send JSON; infra_api_call may use both). */
+function paramsOf(request: UpstreamRequest): Record<string, unknown> {
+  const json = request.json !== null && typeof request.json === "object" ? request.json : {};
+  return { ...request.query, ...json };
+}
+
+/** A next step for a failed call of an actor method (the profile's hint, and a failed task's). */
+export function ovcHint(status: number | undefined, request: UpstreamRequest): string | undefined {
+  const call = actorMethodOf(request.path);
+  const name = call === undefined ? undefined : `${call.actor}/${call.method}`;
+  switch (status) {
+    case 200:
+      return "That is not OpenvCloud's JSON: check that OVC_URL points at the OpenvCloud portal itself, not a proxy or login page.";
+    case 400:
+      return "Fix the parameters as the message says; infra_list_operations describes each method's parameters.";
+    case 401:
+    case 419:
+      return "OpenvCloud refused fresh credentials too: check the OVC_* credentials and that the user has access rights on this OpenvCloud.";
+    case 403:
+      return "The OpenvCloud user lacks the access right for this (R read, RCX write, ARCXDU admin); ask an account administrator.";
+    case 404: {
+      if (call === undefined)
+        return "OpenvCloud serves its API as POST /restmachine/<app>/<actor>/<method>; infra_list_operations lists them.";
+      if (request.path === ovcPath(TASK_GET))
+        return `The task is unknown, or it ended over ${TASK_RESULT_TTL_SECONDS / 60} minutes ago and its result was dropped: check the resource itself (ovc_list_cloudspaces, ovc_list_machines, ovc_list_images).`;
+      const params = paramsOf(request);
+      const finders = Object.keys(ID_FINDERS)
+        .filter((id) => params[id] !== undefined)
+        .map((id) => ID_FINDERS[id]);
+      if (finders.length === 0) return "Check the actor and method with infra_list_operations.";
+      return `Check the id${finders.length > 1 ? "s" : ""} with ${finders.join(", ")}; a deleted resource answers 404 too.`;
+    }
+    case 409:
+      if (name === "cloudspaces/delete")
+        return "Delete its machines first (ovc_list_machines, then ovc_delete_machine), then retry.";
+      if (name === "cloudspaces/create" || name === "machines/create")
+        return "The name is taken in this account or cloudspace: choose another name.";
+      return "The resource is locked or busy: check its status (ovc_get_machine, ovc_get_cloudspace), then retry if still needed.";
+    case 500:
+      return "OpenvCloud failed internally: give its support the eco id in the message, and check the resource's state before retrying a change.";
+    case 503:
+      return "OpenvCloud is unavailable (it refuses calls during an upgrade, or has run out of networks or IPs): try again later.";
+    default:
+      return undefined;
+  }
+}
 
 /** The portal answers a guest on a method that needs credentials with this raw text (no content type). */
 const GUEST_REFUSAL = "NO VALID AUTHORIZATION KEY GIVEN";
@@ -198,126 +302,3 @@ export const ovcProfile: ServiceProfile = {
     };
   },
 };
-
-export interface OvcSettings {
-  url: string;
-  auth: OvcAuth;
-}
-
-const VARIABLES = [
-  { name: "OVC_URL", example: "https://ovc.example.com", description: "Address of the OpenvCloud portal." },
-  {
-    name: "OVC_IYO_URL",
-    example: DEFAULT_IYO_URL,
-    description: `ItsYou.online's address, when it is not ${DEFAULT_IYO_URL} (optional).`,
-  },
-  {
-    name: "OVC_IYO_CLIENT_ID",
-    example: "<ItsYou.online application id>",
-    description: "Id of an ItsYou.online API key (Settings > API keys), with OVC_IYO_CLIENT_SECRET.",
-  },
-  {
-    name: "OVC_IYO_CLIENT_SECRET",
-    example: "<ItsYou.online application secret>",
-    secret: true,
-    description: "That API key's secret.",
-  },
-  {
-    name: "OVC_USERNAME",
-    example: "<portal user>",
-    description: "Portal user to log in as, with OVC_PASSWORD, instead of an API key.",
-  },
-  { name: "OVC_PASSWORD", example: "<password>", secret: true, description: "That user's password." },
-  {
-    name: "OVC_JWT",
-    example: "<JWT from ItsYou.online>",
-    secret: true,
-    description: "A JWT you obtained yourself, instead of the above; it is never renewed.",
-  },
-] as const;
-
-const example = (name: string) => `${name}=${VARIABLES.find((v) => v.name === name)?.example ?? "..."}`;
-
-/** The three ways in, each chosen by setting its variables. */
-const WAYS = [
-  { kind: "iyo", variables: ["OVC_IYO_CLIENT_ID", "OVC_IYO_CLIENT_SECRET"], what: "ItsYou.online login" },
-  { kind: "password", variables: ["OVC_USERNAME", "OVC_PASSWORD"], what: "password login" },
-  { kind: "jwt", variables: ["OVC_JWT"], what: "a fixed JWT" },
-] as const;
-
-const LOGIN_EXAMPLE = WAYS.map((way) => way.variables.map(example).join(" with ")).join(", or ");
-
-function readOvc(r: ConfigReader): OvcSettings | undefined {
-  const url = r.url("OVC_URL", "https://ovc.example.com");
-  const chosen = WAYS.filter((way) => r.present(way.variables).length > 0);
-  const [way] = chosen;
-  if (way === undefined || chosen.length > 1) {
-    r.problem(
-      way === undefined
-        ? WAYS.map((w) => w.variables[0]).join("/")
-        : r.present(WAYS.flatMap((w) => w.variables)).join(", "),
-      way === undefined
-        ? "no credentials: set exactly one way to log in"
-        : "more than one way to log in is set; keep one",
-      LOGIN_EXAMPLE,
-    );
-    return undefined;
-  }
-  const missing = way.variables.find((name) => r.get(name) === undefined);
-  if (missing !== undefined) {
-    r.problem(missing, `missing: ${way.what} needs ${way.variables.join(" and ")}`, example(missing));
-    return undefined;
-  }
-  const iyoUrl = r.get("OVC_IYO_URL");
-  if (way.kind !== "iyo" && iyoUrl !== undefined) {
-    r.problem(
-      "OVC_IYO_URL",
-      "only used with OVC_IYO_CLIENT_ID + OVC_IYO_CLIENT_SECRET; remove it",
-      LOGIN_EXAMPLE,
-    );
-    return undefined;
-  }
-  const [first = "", second = ""] = way.variables.map((name) => r.get(name));
-  let auth: OvcAuth;
-  switch (way.kind) {
-    case "iyo": {
-      // Absent means the public ItsYou.online; a malformed one is a problem r.url records.
-      const base = iyoUrl === undefined ? DEFAULT_IYO_URL : r.url("OVC_IYO_URL", DEFAULT_IYO_URL);
-      if (base === undefined) return undefined;
-      auth = { kind: "iyo", iyoUrl: base, clientId: first, clientSecret: second };
-      break;
-    }
-    case "password":
-      auth = { kind: "password", username: first, password: second };
-      break;
-    case "jwt":
-      if (jwtClaims(first) === undefined) {
-        r.problem(
-          "OVC_JWT",
-          "not a JWT (header.payload.signature, base64url)",
-          "OVC_JWT=eyJhbGciOiJFUzM4NCIs...",
-        );
-        return undefined;
-      }
-      auth = { kind: "jwt", jwt: first };
-      break;
-  }
-  return url === undefined ? undefined : { url, auth };
-}
-
-/** OpenvCloud's Cloud API: the registry entry. */
-export const ovcPlatform = definePlatform({
-  name: "ovc",
-  title: "OpenvCloud",
-  product: "OpenvCloud",
-  prefix: "OVC",
-  urlVariable: "OVC_URL",
-  variables: VARIABLES,
-  usage:
-    "OVC_URL + OVC_IYO_CLIENT_ID/OVC_IYO_CLIENT_SECRET [OVC_IYO_URL], OVC_USERNAME/OVC_PASSWORD or OVC_JWT",
-  apiIds: ["ovc"],
-  read: readOvc,
-  apis: ({ url, auth }) => [{ url, profile: ovcProfile, strategy: createOvcAuth(auth) }],
-  tools: ovcTools,
-  emulator: async () => new (await import("./emulator/index.js")).OvcEmulator(),
-});

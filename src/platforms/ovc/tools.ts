@@ -11,7 +11,7 @@ import {
   type ToolContext,
 } from "../../tools/define.js";
 import { pollUntil } from "../../tools/wait.js";
-import { ovcHint, ovcPath, ovcRequest, parseTaskFailure, TASK_GET } from "./login.js";
+import { ovcHint, ovcPath, ovcRequest, parseTaskFailure, TASK_GET } from "./profile.js";
 
 const DEFAULT_LIMIT = 50;
 
