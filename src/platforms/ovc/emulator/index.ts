@@ -1,76 +1,62 @@
-import { generateKeyPairSync, type KeyObject, randomBytes, randomUUID, sign, verify } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import {
   authorization,
   Emulator,
   type EmulatorResponse,
   type RecordedRequest,
 } from "../../../sandbox/emulator.js";
+import { nowSeconds, splitList } from "./common.js";
+import { ItsYouOnline, IYO } from "./itsyouonline.js";
+import {
+  Crash,
+  errorAnswer,
+  need,
+  OvcError,
+  opt,
+  type ParamSpec,
+  type Params,
+  type ParamType,
+  RawAnswer,
+  REASONS,
+  render,
+  requestParams,
+  validate,
+} from "./portal.js";
+import {
+  type Account,
+  type AclEntry,
+  type Cloudspace,
+  type CloudspaceStatus,
+  type Image,
+  type ImageStatus,
+  type Location,
+  type Machine,
+  type MachineAction,
+  type MachineStatus,
+  OVC_SANDBOX,
+  type Size,
+  seedAccounts,
+  seedCloudspaces,
+  seedImages,
+  seedLocations,
+  seedMachines,
+  seedSizes,
+  USERS,
+} from "./seed.js";
 
-/**
- * Sandbox credentials: the emulator accepts these, and `--sandbox` configures the admin's ItsYou.online
- * client. The auditor has only read rights (`R`) on the accounts it sees, so permission errors can be
- * tested with real credentials.
- */
-export const OVC_SANDBOX = {
-  /** Legacy login (`users/authenticate`) and the ItsYou.online username of the admin client. */
-  username: "sandbox-admin",
-  password: "sandbox-ovc-password",
-  iyoClientId: "sandbox-ovc-admin",
-  iyoClientSecret: "sandbox-ovc-admin-secret",
-  readOnlyUsername: "auditor",
-  readOnlyPassword: "sandbox-ovc-auditor-password",
-  readOnlyIyoClientId: "sandbox-ovc-auditor",
-  readOnlyIyoClientSecret: "sandbox-ovc-auditor-secret",
-} as const;
+export { OVC_SANDBOX } from "./seed.js";
 
 /** A `name` parameter with this value makes any actor method raise an unhandled exception (500 page). */
 export const OVC_CRASH_NAME = "trigger-500";
 
 const REST = "/restmachine/";
-const IYO = "/v1/oauth";
 const GUEST_REFUSAL =
   "NO VALID AUTHORIZATION KEY GIVEN, use get param called key (check key probably auth error).";
-/** ItsYou.online drops a refresh token that went unused this long (its JWT doc). */
-const REFRESH_IDLE_MS = 30 * 86_400_000;
-/** Reason phrases of the portal's `exceptions.codemapping` (httplib's, plus 419). */
-const REASONS: Record<number, string> = {
-  202: "Accepted",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  409: "Conflict",
-  410: "Gone",
-  412: "Precondition Failed",
-  419: "Authentication Timeout",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
 const ACCESS_DENIED_PAGE =
   "<!DOCTYPE html><html><head><title>Access Denied</title></head><body><h1>Access Denied</h1>" +
   "<p>You are not allowed to access this page. Please log in with a user that has access.</p></body></html>";
 const PAGE_NOT_FOUND =
   "<!DOCTYPE html><html><head><title>Page not found</title></head><body><h1>Page not found</h1></body></html>";
-
-type Params = Record<string, unknown>;
-/** The spec `var:` types the portal validates. `obj` is passed through as it came. */
-type ParamType = "int" | "float" | "bool" | "str" | "list" | "list(int)" | "obj";
-
-interface ParamSpec {
-  name: string;
-  type: ParamType;
-  required: boolean;
-  /** Given to the method when the parameter is absent, null or "" (the portal's `param['default']`). */
-  default?: unknown;
-  /** `@tags validator:name`. */
-  validator?: "name";
-  description: string;
-}
 
 /** The session user: `<username>@<iss>` for a JWT, the bare login name for a session key. */
 interface Identity {
@@ -89,146 +75,6 @@ interface ActorMethod {
   run: (params: Params, user: Identity) => unknown;
 }
 
-type AccountStatus = "CONFIRMED" | "DISABLED" | "DELETED" | "DESTROYING" | "DESTROYED";
-type CloudspaceStatus =
-  | "VIRTUAL"
-  | "DEPLOYING"
-  | "DEPLOYED"
-  | "DISABLED"
-  | "MIGRATING"
-  | "DELETED"
-  | "DESTROYING"
-  | "DESTROYED";
-type MachineStatus =
-  | "RUNNING"
-  | "HALTED"
-  | "PAUSED"
-  | "MIGRATING"
-  | "DELETED"
-  | "DESTROYING"
-  | "DESTROYED"
-  | "ERROR";
-type ImageStatus = "CREATING" | "CREATED" | "DISABLED" | "DELETED" | "DESTROYED";
-type MachineAction = "start" | "stop" | "reboot" | "reset" | "pause" | "resume";
-
-interface AclEntry {
-  userGroupId: string;
-  type: "U" | "G";
-  right: string;
-  status: "CONFIRMED" | "INVITED";
-  explicit: boolean;
-  canBeDeleted: boolean;
-}
-
-interface ResourceLimits {
-  CU_M: number;
-  CU_D: number;
-  CU_C: number;
-  CU_NP: number;
-  CU_I: number;
-}
-
-interface Location {
-  id: number;
-  gid: number;
-  name: string;
-  locationCode: string;
-  flag: string;
-  /** First three octets of the external network handing out cloudspace public IPs (a /26). */
-  publicNet: string;
-}
-
-interface Account {
-  id: number;
-  name: string;
-  status: AccountStatus;
-  acl: AclEntry[];
-  creationTime: number;
-  updateTime: number;
-  deactivationTime: number;
-  DCLocation: string;
-  company: string;
-  companyurl: string;
-  displayname: string;
-  resourceLimits: ResourceLimits;
-  sendAccessEmails: boolean;
-}
-
-interface Cloudspace {
-  id: number;
-  accountId: number;
-  name: string;
-  description: string;
-  location: string;
-  gid: number;
-  type: "routeros" | "vgw";
-  privatenetwork: string;
-  publicIp: string;
-  /** Stored status; "VIRTUAL" with `deployStartedAt` moves on with the clock (see `#cloudspaceStatus`). */
-  status: CloudspaceStatus;
-  deployStartedAt?: number;
-  acl: AclEntry[];
-  resourceLimits: ResourceLimits;
-  allowedVMSizes: number[];
-  creationTime: number;
-  updateTime: number;
-  secret: string;
-  /** Private IPs handed out so far (the next machine gets .11 + this). */
-  hostsAssigned: number;
-}
-
-interface Machine {
-  id: number;
-  cloudspaceId: number;
-  name: string;
-  /** Null when created without one (the parameter is optional). */
-  description: string | null;
-  imageId: number;
-  sizeId: number | null;
-  vcpus: number;
-  memory: number;
-  bootDiskSize: number;
-  dataDisks: number[];
-  status: MachineStatus;
-  locked: boolean;
-  ipAddress: string;
-  login: string;
-  password: string;
-  referenceId: string;
-  stackId: number;
-  creationTime: number;
-  updateTime: number;
-}
-
-interface Image {
-  id: number;
-  name: string;
-  description: string;
-  type: "Linux" | "Windows" | "Other";
-  size: number;
-  username: string;
-  password?: string;
-  /** 0 for public images. */
-  accountId: number;
-  /** Stored status; "CREATING" with `createdAtMs` becomes CREATED after `imageCreateMs`. */
-  status: ImageStatus;
-  createdAtMs?: number;
-  gid: number;
-  bootType: "bios" | "uefi";
-  hotResize: boolean;
-  url: string;
-}
-
-interface Size {
-  id: number;
-  name: string;
-  vcpus: number;
-  memory: number;
-  description: string;
-  CU: number;
-  disks: number[];
-}
-
 /** How a call ended: its value, or a failure; `refused` when the portal's own exception raised it. */
 type Outcome = { ok: true; value: unknown } | { ok: false; error: string; refused: boolean };
 
@@ -238,61 +84,6 @@ interface Task {
   outcome: Outcome;
   /** Polls still to answer 404 because the task is not registered yet (`unknownTaskPolls`). */
   unknownPolls: number;
-}
-
-interface SandboxUser {
-  name: string;
-  password: string;
-  emails: string[];
-  groups: string[];
-}
-
-const USERS: SandboxUser[] = [
-  {
-    name: OVC_SANDBOX.username,
-    password: OVC_SANDBOX.password,
-    emails: ["cloud-ops@acme.example.com"],
-    groups: ["user", "admin"],
-  },
-  {
-    name: OVC_SANDBOX.readOnlyUsername,
-    password: OVC_SANDBOX.readOnlyPassword,
-    emails: ["audit@acme.example.com"],
-    groups: ["user"],
-  },
-];
-
-/** ItsYou.online API keys: each belongs to one user, whose name goes into the JWT's `username`. */
-const IYO_CLIENTS = [
-  { id: OVC_SANDBOX.iyoClientId, secret: OVC_SANDBOX.iyoClientSecret, username: OVC_SANDBOX.username },
-  {
-    id: OVC_SANDBOX.readOnlyIyoClientId,
-    secret: OVC_SANDBOX.readOnlyIyoClientSecret,
-    username: OVC_SANDBOX.readOnlyUsername,
-  },
-];
-
-/** An upstream exception: `exceptions.BadRequest(msg)` and friends. */
-class OvcError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-
-  /** `str(exception)` as a task stores it, e.g. `400: Bad Request "Param with name:x is missing."`. */
-  taskString(): string {
-    return `${this.status}: ${REASONS[this.status] ?? "Unknown"} ${JSON.stringify(this.message)}`;
-  }
-}
-
-/** An unhandled exception inside an actor method (the crash switch or the magic name). */
-class Crash extends Error {}
-
-/** A method answer that is not a return value (task/get's 202 with an empty body). */
-class RawAnswer {
-  constructor(readonly response: EmulatorResponse) {}
 }
 
 const notAccessible = () => new OvcError(404, "Could not find an accessible resource.");
@@ -305,16 +96,6 @@ const noBrokerAccess = (user: Identity) =>
 /** OSIS lookups of an unknown id: `Could not find <key> of type <category>`. */
 const unknownId = (id: unknown, category: string) =>
   new OvcError(404, `Could not find ${String(id)} of type ${category}`);
-
-function need(name: string, type: ParamType, description: string, extra: Partial<ParamSpec> = {}): ParamSpec {
-  return { name, type, required: true, description, ...extra };
-}
-
-function opt(name: string, type: ParamType, fallback: unknown, description: string): ParamSpec {
-  return { name, type, required: false, default: fallback, description };
-}
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** The parameters of an image import, the same for `images/create` and `cloudbroker/image/createImage`. */
 const IMPORT_PARAMS: ParamSpec[] = [
@@ -330,7 +111,8 @@ const IMPORT_PARAMS: ParamSpec[] = [
 ];
 
 /**
- * OpenvCloud Cloud API and an ItsYou.online endpoint on one loopback server (upstreams.md section 4).
+ * OpenvCloud Cloud API and an ItsYou.online endpoint on one loopback server (upstreams.md section 4). The
+ * identity provider is itsyouonline.ts, the seeded data seed.ts; this module is the portal.
  *
  * Transport as the JumpScale portal does it: `POST /restmachine/{app}/{actor}/{method}` only (any other
  * verb or unknown method: 404 `"Could not find method, path was cloudapi/x/y"`), parameters merged from
@@ -411,13 +193,8 @@ export class OvcEmulator extends Emulator {
   refusedTasksNeverEnd = false;
   /** Successful `users/authenticate` calls and ItsYou.online `access_token` grants. */
   logins = 0;
-  /** Successful ItsYou.online `jwt/refresh` calls. */
-  refreshes = 0;
-  /** The ItsYou.online ES384 public key (SPKI PEM) that OpenvCloud verifies JWTs against. */
-  readonly publicKeyPem: string;
 
-  readonly #privateKey: KeyObject;
-  readonly #publicKey: KeyObject;
+  readonly #itsYouOnline: ItsYouOnline;
   readonly #methods = new Map<string, ActorMethod>();
   readonly #locations: Location[] = seedLocations();
   readonly #accounts = new Map<number, Account>();
@@ -426,9 +203,6 @@ export class OvcEmulator extends Emulator {
   readonly #images = new Map<number, Image>();
   readonly #sizes: Size[] = seedSizes();
   readonly #sessions = new Map<string, { user: string; expiresAt: number }>();
-  readonly #refreshTokens = new Map<string, { lastUsedAt: number; revoked: boolean }>();
-  readonly #jwts: string[] = [];
-  readonly #expiredJwts = new Set<string>();
   readonly #issued: string[] = [];
   readonly #tasks = new Map<string, Task>();
   readonly #publicHosts = new Map<string, number>();
@@ -436,10 +210,12 @@ export class OvcEmulator extends Emulator {
 
   constructor() {
     super();
-    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "secp384r1" });
-    this.#privateKey = privateKey;
-    this.#publicKey = publicKey;
-    this.publicKeyPem = publicKey.export({ type: "spki", format: "pem" }).toString();
+    this.#itsYouOnline = new ItsYouOnline(this, {
+      issued: (secret) => this.#issued.push(secret),
+      loggedIn: () => {
+        this.logins += 1;
+      },
+    });
     for (const account of seedAccounts()) this.#accounts.set(account.id, account);
     for (const cloudspace of seedCloudspaces()) this.#cloudspaces.set(cloudspace.id, cloudspace);
     for (const machine of seedMachines()) this.#machines.set(machine.id, machine);
@@ -449,6 +225,16 @@ export class OvcEmulator extends Emulator {
     for (const method of this.#actorMethods()) {
       this.#methods.set(`${method.app}/${method.actor}/${method.method}`, method);
     }
+  }
+
+  /** Successful ItsYou.online `jwt/refresh` calls. */
+  get refreshes(): number {
+    return this.#itsYouOnline.refreshes;
+  }
+
+  /** The ItsYou.online ES384 public key (SPKI PEM) that OpenvCloud verifies JWTs against. */
+  get publicKeyPem(): string {
+    return this.#itsYouOnline.publicKeyPem;
   }
 
   /** Points the server at this emulator with the sandbox's default way in (the admin's IYO client). */
@@ -468,13 +254,13 @@ export class OvcEmulator extends Emulator {
 
   /** Every JWT issued so far is refused as expired from now, and every session key gets 419. */
   expireCredentials(): void {
-    for (const jwt of this.#jwts) this.#expiredJwts.add(jwt);
+    this.#itsYouOnline.expireJwts();
     for (const session of this.#sessions.values()) session.expiresAt = 0;
   }
 
   /** ItsYou.online forgets every refresh token: `jwt/refresh` answers 401 from now. */
   revokeRefreshTokens(): void {
-    for (const record of this.#refreshTokens.values()) record.revoked = true;
+    this.#itsYouOnline.revokeRefreshTokens();
   }
 
   /**
@@ -483,7 +269,7 @@ export class OvcEmulator extends Emulator {
    */
   mintJwt(options: { lifetimeSeconds?: number; offline?: boolean; username?: string } = {}): string {
     const scope = options.offline ? ["offline_access"] : [];
-    return this.#issueJwt(
+    return this.#itsYouOnline.issueJwt(
       options.username ?? OVC_SANDBOX.username,
       scope,
       [OVC_SANDBOX.iyoClientId],
@@ -528,7 +314,7 @@ export class OvcEmulator extends Emulator {
 
   protected handle(request: RecordedRequest): EmulatorResponse {
     const path = request.path.replace(/\/+$/, "");
-    if (path.startsWith(`${IYO}/`)) return this.#iyo(request, path);
+    if (path.startsWith(`${IYO}/`)) return this.#itsYouOnline.handle(request, path);
     if (path.startsWith(REST)) return this.#restmachine(request, path.slice(REST.length));
     // The portal serves wiki pages everywhere else; an unknown page is its HTML "pagenotfound".
     return { status: 404, body: PAGE_NOT_FOUND, headers: { "content-type": "text/html" } };
@@ -566,11 +352,11 @@ export class OvcEmulator extends Emulator {
         outcome,
         unknownPolls: this.unknownTaskPolls,
       });
-      return this.#render(request, guid, params.format);
+      return render(request, guid, params.format);
     }
     try {
       const value = this.#invoke(method, params, user);
-      return value instanceof RawAnswer ? value.response : this.#render(request, value, params.format);
+      return value instanceof RawAnswer ? value.response : render(request, value, params.format);
     } catch (error) {
       if (error instanceof OvcError) return errorAnswer(error);
       if (error instanceof Crash) return this.#ecoPage();
@@ -588,7 +374,7 @@ export class OvcEmulator extends Emulator {
   #startSession(request: RecordedRequest, params: Params): Identity | undefined | EmulatorResponse {
     const auth = authorization(request);
     if (auth?.scheme === "bearer") {
-      const claims = this.#verifyJwt(auth.value, false);
+      const claims = this.#itsYouOnline.verify(auth.value, false);
       if (claims === undefined || typeof claims.username !== "string") {
         return { status: 401, body: ACCESS_DENIED_PAGE, headers: { "content-type": "text/html" } };
       }
@@ -608,7 +394,7 @@ export class OvcEmulator extends Emulator {
   }
 
   #invoke(method: ActorMethod, params: Params, user: Identity): unknown {
-    const args = this.#validate(method, params);
+    const args = validate(method.params, params);
     if (args.name === OVC_CRASH_NAME) throw new Crash(`magic name ${OVC_CRASH_NAME}`);
     if (this.#crashes > 0 && !(method.app === "system" && method.actor === "task")) {
       this.#crashes -= 1;
@@ -629,47 +415,6 @@ export class OvcEmulator extends Emulator {
     }
   }
 
-  /** PortalRest.validate over the method's declared parameters; returns the arguments it is called with. */
-  #validate(method: ActorMethod, params: Params): Params {
-    const args: Params = { ...params };
-    for (const param of method.params) {
-      const value = params[param.name];
-      if (value === undefined || value === null || value === "") {
-        if (param.required) throw new OvcError(400, `Param with name:${param.name} is missing.`);
-        args[param.name] = structuredClone(param.default ?? null);
-        continue;
-      }
-      args[param.name] = coerce(param, value);
-      if (param.validator === "name" && !validName(args[param.name])) {
-        throw new OvcError(400, `Value of param ${param.name} is not a valid name`);
-      }
-    }
-    return args;
-  }
-
-  /** reformatOutput: `format` first, then Accept, then the request's own content type (text/plain if none). */
-  #render(request: RecordedRequest, value: unknown, format: unknown): EmulatorResponse {
-    if (format === "json") return jsonAnswer({ result: value });
-    if (format === "jsonraw") return jsonAnswer(value);
-    if (format === "raw")
-      return { status: 200, body: pyStr(value), headers: { "content-type": "text/plain" } };
-    const accept = request.headers.accept?.trim();
-    const contentType = request.contentType ?? "text/plain";
-    const wanted = accept ? accept : contentType.includes("form-") ? "text/plain" : contentType;
-    switch (bestMatch(wanted)) {
-      case "text/plain":
-        return { status: 200, body: pyStr(value), headers: { "content-type": "text/plain" } };
-      case "text/html":
-        return {
-          status: 200,
-          body: pyRepr(value).replaceAll("\n", "<br>"),
-          headers: { "content-type": "text/html" },
-        };
-      default:
-        return jsonAnswer(value);
-    }
-  }
-
   #ecoId(): string {
     return `eco-${this.#locations[0]?.gid ?? 0}-${randomUUID()}`;
   }
@@ -680,147 +425,6 @@ export class OvcEmulator extends Emulator {
       body: `Your service request could not be fulfilled correctly, please contact support and mention "${this.#ecoId()}".`,
       headers: { "content-type": "text/html" },
     };
-  }
-
-  // ---------------------------------------------------------------- ItsYou.online
-
-  #iyo(request: RecordedRequest, path: string): EmulatorResponse {
-    if (path === `${IYO}/access_token`) {
-      return request.method === "POST" ? this.#accessToken(request) : goError(405, "Method Not Allowed");
-    }
-    if (path === `${IYO}/jwt/refresh`) {
-      // The JWT doc says GET; one 3P client uses POST, and both reach the same handler here.
-      return request.method === "GET" || request.method === "POST"
-        ? this.#refresh(request)
-        : goError(405, "Method Not Allowed");
-    }
-    return goError(404, "404 page not found");
-  }
-
-  #accessToken(request: RecordedRequest): EmulatorResponse {
-    const form: Record<string, string> = { ...request.query, ...request.form };
-    if (form.grant_type !== "client_credentials") return goError(400, "unsupported grant_type");
-    const client = IYO_CLIENTS.find((candidate) => candidate.id === form.client_id);
-    if (client === undefined || client.secret !== form.client_secret) {
-      return goError(401, "invalid client_id or client_secret");
-    }
-    const lifetime = this.#validity(form.validity);
-    if (lifetime === undefined) return goError(400, "invalid validity");
-    const scope = splitList(form.scope);
-    this.logins += 1;
-    if (form.response_type !== "id_token") {
-      // Without response_type=id_token ItsYou.online answers a plain OAuth access token: opaque, and
-      // useless to OpenvCloud, which only takes JWTs (a client that forgets the parameter sees 401).
-      const token = randomBytes(24).toString("base64url");
-      this.#issued.push(token);
-      return {
-        status: 200,
-        body: JSON.stringify({
-          access_token: token,
-          token_type: "bearer",
-          scope: scope.join(","),
-          expires_in: lifetime,
-          info: { username: client.username },
-        }),
-        headers: { "content-type": "application/json" },
-      };
-    }
-    const jwt = this.#issueJwt(client.username, scope, [client.id, ...splitList(form.aud)], lifetime);
-    if (request.headers.accept?.includes("application/json")) {
-      return {
-        status: 200,
-        body: JSON.stringify({ access_token: jwt }),
-        headers: { "content-type": "application/json" },
-      };
-    }
-    return { status: 200, body: jwt, headers: { "content-type": "application/jwt" } };
-  }
-
-  #refresh(request: RecordedRequest): EmulatorResponse {
-    const auth = authorization(request);
-    // Emulator's choice: an expired JWT may be refreshed (that is what refreshing is for); only its
-    // signature and its refresh token are checked.
-    const claims = auth?.scheme === "bearer" ? this.#verifyJwt(auth.value, true) : undefined;
-    const refreshToken = claims?.refresh_token;
-    const record = typeof refreshToken === "string" ? this.#refreshTokens.get(refreshToken) : undefined;
-    if (
-      claims === undefined ||
-      record === undefined ||
-      record.revoked ||
-      Date.now() - record.lastUsedAt > REFRESH_IDLE_MS
-    ) {
-      return goError(401, "Unauthorized");
-    }
-    const lifetime = this.#validity(request.query.validity);
-    if (lifetime === undefined) return goError(400, "invalid validity");
-    record.lastUsedAt = Date.now();
-    this.refreshes += 1;
-    const jwt = this.#sign({ ...claims, exp: nowSeconds() + lifetime });
-    return { status: 200, body: jwt, headers: { "content-type": "application/jwt" } };
-  }
-
-  /** `validity` in seconds can only shorten the default; undefined when it is not a positive integer. */
-  #validity(value: string | undefined): number | undefined {
-    if (value === undefined || value === "") return this.jwtLifetimeSeconds;
-    const seconds = Number(value);
-    if (!Number.isInteger(seconds) || seconds <= 0) return undefined;
-    return Math.min(seconds, this.jwtLifetimeSeconds);
-  }
-
-  #issueJwt(username: string, scope: string[], aud: string[], lifetimeSeconds: number): string {
-    const claims: Record<string, unknown> = {
-      username,
-      scope,
-      iss: "itsyouonline",
-      aud,
-      exp: nowSeconds() + lifetimeSeconds,
-    };
-    if (scope.includes("offline_access")) {
-      const refreshToken = randomBytes(24).toString("base64url");
-      this.#refreshTokens.set(refreshToken, { lastUsedAt: Date.now(), revoked: false });
-      this.#issued.push(refreshToken);
-      claims.refresh_token = refreshToken;
-    }
-    return this.#sign(claims);
-  }
-
-  #sign(claims: Record<string, unknown>): string {
-    const head = Buffer.from(JSON.stringify({ alg: "ES384", typ: "JWT" })).toString("base64url");
-    const body = Buffer.from(JSON.stringify(claims)).toString("base64url");
-    const signature = sign("sha384", Buffer.from(`${head}.${body}`), {
-      key: this.#privateKey,
-      dsaEncoding: "ieee-p1363",
-    });
-    const jwt = `${head}.${body}.${signature.toString("base64url")}`;
-    this.#jwts.push(jwt);
-    this.#issued.push(jwt);
-    return jwt;
-  }
-
-  /** The claims of a JWT this server's key signed with ES384, unexpired unless `ignoreExpiry`. */
-  #verifyJwt(token: string, ignoreExpiry: boolean): Record<string, unknown> | undefined {
-    const parts = token.split(".");
-    if (parts.length !== 3) return undefined;
-    const [head, body, signature] = parts as [string, string, string];
-    try {
-      const header = JSON.parse(Buffer.from(head, "base64url").toString("utf8")) as { alg?: unknown };
-      // Only ES384: a token with alg "none" or an HMAC alg is refused before any verification.
-      if (header.alg !== "ES384") return undefined;
-      const valid = verify(
-        "sha384",
-        Buffer.from(`${head}.${body}`),
-        { key: this.#publicKey, dsaEncoding: "ieee-p1363" },
-        Buffer.from(signature, "base64url"),
-      );
-      if (!valid) return undefined;
-      const claims = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as Record<string, unknown>;
-      if (typeof claims !== "object" || claims === null) return undefined;
-      if (ignoreExpiry) return claims;
-      if (typeof claims.exp !== "number" || nowSeconds() >= claims.exp) return undefined;
-      return this.#expiredJwts.has(token) ? undefined : claims;
-    } catch {
-      return undefined;
-    }
   }
 
   // ---------------------------------------------------------------- actor methods (declared as data)
@@ -1706,190 +1310,6 @@ export class OvcEmulator extends Emulator {
 
 // ---------------------------------------------------------------- helpers
 
-function errorAnswer(error: OvcError): EmulatorResponse {
-  // exceptions.Error: the status line, application/json and json.dumps(msg).
-  return { status: error.status, body: error.message };
-}
-
-function jsonAnswer(value: unknown): EmulatorResponse {
-  return {
-    status: 200,
-    body: JSON.stringify(value ?? null),
-    headers: { "content-type": "application/json" },
-  };
-}
-
-/**
- * ItsYou.online is a Go server: `http.Error` writes the text and a newline as text/plain. Emulator's
- * choice: its exact error texts ("invalid client_id or client_secret", "Unauthorized") are not documented.
- */
-function goError(status: number, text: string): EmulatorResponse {
-  return { status, body: `${text}\n`, headers: { "content-type": "text/plain; charset=utf-8" } };
-}
-
-/** The query merged with a JSON object, form or multipart body (the body wins on a shared name). */
-function requestParams(request: RecordedRequest): Params {
-  const params: Params = { ...request.query };
-  const contentType = request.contentType ?? "";
-  if (request.body.trim() === "") return params;
-  if (contentType.includes("application/json")) {
-    // Emulator's choice: a malformed JSON body is a 400 (the portal would raise an unhandled error).
-    if (request.json === undefined) throw new OvcError(400, "Invalid JSON body");
-    // The portal does `params.update(json)` when the body is truthy; a non-object cannot be merged.
-    if (request.json === null || request.json === false) return params;
-    if (typeof request.json !== "object" || Array.isArray(request.json)) {
-      throw new OvcError(400, "Invalid JSON body, expected an object of parameters");
-    }
-    return { ...params, ...(request.json as Params) };
-  }
-  if (contentType.includes("www-form-urlencoded")) return { ...params, ...request.form };
-  if (contentType.includes("multipart/form-data"))
-    return { ...params, ...parseMultipart(request.body, contentType) };
-  return params;
-}
-
-function parseMultipart(body: string, contentType: string): Record<string, string> {
-  const match = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
-  const boundary = match?.[1] ?? match?.[2];
-  const fields: Record<string, string> = {};
-  if (boundary === undefined) return fields;
-  for (const part of body.split(`--${boundary.trim()}`)) {
-    const split = part.indexOf("\r\n\r\n");
-    if (split < 0) continue;
-    const name = /;\s*name="([^"]*)"/i.exec(part.slice(0, split))?.[1];
-    if (name !== undefined) fields[name] = part.slice(split + 4).replace(/\r\n$/, "");
-  }
-  return fields;
-}
-
-function badType(param: ParamSpec): OvcError {
-  return new OvcError(400, `Value of param ${param.name} not correct needs to be of type ${param.type}`);
-}
-
-function toInt(value: unknown): number | undefined {
-  if (typeof value === "number") return Number.isInteger(value) ? value : undefined;
-  if (typeof value === "string" && /^\s*[+-]?\d+\s*$/.test(value)) return Number.parseInt(value, 10);
-  return undefined;
-}
-
-function coerce(param: ParamSpec, value: unknown): unknown {
-  switch (param.type) {
-    case "int": {
-      const int = toInt(value);
-      if (int === undefined) throw badType(param);
-      return int;
-    }
-    case "float": {
-      if (typeof value === "number") return value;
-      const number = typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN;
-      if (!Number.isFinite(number)) throw badType(param);
-      return number;
-    }
-    case "bool": {
-      if (typeof value === "boolean") return value;
-      const text = String(value).trim().toLowerCase();
-      if (["true", "1", "yes", "y"].includes(text)) return true;
-      if (["false", "0", "no", "n"].includes(text)) return false;
-      throw badType(param);
-    }
-    case "str":
-      if (typeof value === "string") return value;
-      if (typeof value === "number" || typeof value === "boolean") return String(value);
-      throw badType(param);
-    case "list":
-    case "list(int)": {
-      let list: unknown;
-      if (Array.isArray(value)) list = value;
-      else if (typeof value === "string") {
-        const text = value.trim();
-        try {
-          list = text.startsWith("[") ? JSON.parse(text) : text.split(",").map((item) => item.trim());
-        } catch {
-          throw badType(param);
-        }
-      }
-      if (!Array.isArray(list)) throw badType(param);
-      if (param.type === "list") return list;
-      return list.map((item) => {
-        const int = toInt(item);
-        if (int === undefined) throw badType(param);
-        return int;
-      });
-    }
-    default:
-      return value;
-  }
-}
-
-/** Validators.NAME: at least two characters and none of `<>"'`. */
-function validName(value: unknown): boolean {
-  return typeof value === "string" && value.length >= 2 && !/[<>"']/.test(value);
-}
-
-/**
- * mimeparse.best_match over the portal's supported types; ties go to the later one (JSON for `*\/*`).
- * Emulator's choice: yaml is not offered, and an Accept matching nothing gets JSON (the portal fails).
- */
-function bestMatch(header: string): "text/plain" | "text/html" | "application/json" | undefined {
-  const ranges = header.split(",").map((range) => {
-    const [type = "", ...options] = range.trim().toLowerCase().split(";");
-    const q = options.map((option) => /^\s*q=([\d.]+)\s*$/.exec(option)?.[1]).find((v) => v !== undefined);
-    return { type: type.trim(), q: q === undefined ? 1 : Number(q) };
-  });
-  const supported = ["text/plain", "text/html", "application/json"] as const;
-  let best: (typeof supported)[number] | undefined;
-  let bestQ = 0;
-  for (const candidate of supported) {
-    const [major] = candidate.split("/");
-    let fitness = -1;
-    let q = 0;
-    for (const range of ranges) {
-      const fit =
-        range.type === candidate ? 2 : range.type === `${major}/*` ? 1 : range.type === "*/*" ? 0 : -1;
-      if (fit > fitness) {
-        fitness = fit;
-        q = range.q;
-      }
-    }
-    if (fitness >= 0 && q > 0 && q >= bestQ) {
-      best = candidate;
-      bestQ = q;
-    }
-  }
-  return best;
-}
-
-/** Python's `repr`: True/False/None, single-quoted strings, `{'a': 1}`. */
-function pyRepr(value: unknown): string {
-  if (value === null || value === undefined) return "None";
-  if (value === true) return "True";
-  if (value === false) return "False";
-  if (typeof value === "number") return String(value);
-  if (typeof value === "string") {
-    const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
-    const escaped = value.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
-    return quote + (quote === "'" ? escaped.replaceAll("'", "\\'") : escaped) + quote;
-  }
-  if (Array.isArray(value)) return `[${value.map(pyRepr).join(", ")}]`;
-  if (typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>);
-    return `{${entries.map(([key, item]) => `${pyRepr(key)}: ${pyRepr(item)}`).join(", ")}}`;
-  }
-  return String(value);
-}
-
-/** Python's `str`: a string as it is, anything else as its repr. */
-function pyStr(value: unknown): string {
-  return typeof value === "string" ? value : pyRepr(value);
-}
-
-function splitList(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((item) => item.trim())
-    .filter((item) => item !== "");
-}
-
 /** A platform administrator: the `admin` group, which the portal's authenticator lets do anything. */
 function isAdmin(user: Identity): boolean {
   return USERS.find((candidate) => candidate.name === user.bare)?.groups.includes("admin") === true;
@@ -1942,215 +1362,4 @@ function swaggerParam(param: ParamSpec): Record<string, unknown> {
   if (param.type === "list" || param.type === "list(int)") out.collectionFormat = "csv";
   if (!param.required && param.default !== null && param.default !== undefined) out.default = param.default;
   return out;
-}
-
-// ---------------------------------------------------------------- seed data
-
-function seedLocations(): Location[] {
-  return [
-    { id: 1, gid: 212, name: "be-gen-1", locationCode: "be-gen-1", flag: "be", publicNet: "185.15.201" },
-    { id: 2, gid: 711, name: "nl-ams-1", locationCode: "nl-ams-1", flag: "nl", publicNet: "91.198.174" },
-  ];
-}
-
-function acl(userGroupId: string, right: string, canBeDeleted = true): AclEntry {
-  return { userGroupId, type: "U", right, status: "CONFIRMED", explicit: true, canBeDeleted };
-}
-
-const ADMIN = `${OVC_SANDBOX.username}@itsyouonline`;
-const AUDITOR = `${OVC_SANDBOX.readOnlyUsername}@itsyouonline`;
-const UNLIMITED: ResourceLimits = { CU_M: -1, CU_D: -1, CU_C: -1, CU_NP: -1, CU_I: -1 };
-
-function seedAccounts(): Account[] {
-  const rows: [number, string, AccountStatus, string, string, boolean, number][] = [
-    [1, "Acme Corp", "CONFIRMED", "be-gen-1", "https://acme.example.com", true, 1_546_300_800],
-    [2, "Globex Research", "CONFIRMED", "nl-ams-1", "https://globex.example.org", true, 1_561_939_200],
-    [3, "Initech Legacy", "DISABLED", "be-gen-1", "https://initech.example.net", false, 1_514_764_800],
-    [4, "Umbrella Labs", "DELETED", "nl-ams-1", "https://umbrella.example.com", false, 1_577_836_800],
-  ];
-  return rows.map(([id, name, status, DCLocation, companyurl, withAuditor, creationTime]) => ({
-    id,
-    name,
-    status,
-    acl: withAuditor ? [acl(ADMIN, "ARCXDU", false), acl(AUDITOR, "R")] : [acl(ADMIN, "ARCXDU", false)],
-    creationTime,
-    updateTime: creationTime + 86_400 * 30,
-    deactivationTime: status === "DISABLED" || status === "DELETED" ? creationTime + 86_400 * 700 : 0,
-    DCLocation,
-    company: name,
-    companyurl,
-    displayname: name,
-    resourceLimits: id === 2 ? { CU_M: 256, CU_D: 4096, CU_C: 64, CU_NP: 2048, CU_I: 4 } : { ...UNLIMITED },
-    sendAccessEmails: true,
-  }));
-}
-
-function seedCloudspaces(): Cloudspace[] {
-  const rows: [
-    number,
-    number,
-    string,
-    string,
-    CloudspaceStatus,
-    "routeros" | "vgw",
-    string,
-    string,
-    number,
-  ][] = [
-    [101, 1, "production", "be-gen-1", "DEPLOYED", "routeros", "192.168.103.0/24", "185.15.201.10", 4],
-    [102, 1, "staging", "nl-ams-1", "DEPLOYED", "routeros", "192.168.104.0/24", "91.198.174.20", 2],
-    [103, 2, "ml-lab", "be-gen-1", "DEPLOYED", "vgw", "10.20.0.0/24", "185.15.201.11", 2],
-    [104, 1, "sandbox-old", "be-gen-1", "DELETED", "routeros", "192.168.105.0/24", "185.15.201.9", 0],
-    [105, 2, "archive-2019", "nl-ams-1", "DESTROYED", "routeros", "192.168.106.0/24", "91.198.174.19", 0],
-    [106, 2, "empty-dev", "nl-ams-1", "DEPLOYED", "routeros", "192.168.107.0/24", "91.198.174.21", 0],
-  ];
-  return rows.map(([id, accountId, name, location, status, type, privatenetwork, publicIp, hosts]) => {
-    const creationTime = 1_672_531_200 + (id - 100) * 86_400 * 17;
-    return {
-      id,
-      accountId,
-      name,
-      description: `${name} environment`,
-      location,
-      gid: location === "be-gen-1" ? 212 : 711,
-      type,
-      privatenetwork,
-      publicIp,
-      status,
-      acl: [],
-      resourceLimits: { ...UNLIMITED },
-      allowedVMSizes: id === 103 ? [1, 3, 4, 5] : [],
-      creationTime,
-      updateTime: creationTime + 3_600,
-      secret: `c5f0e1d2a3b4${id}9e8d7c6b5a4f3e2d1c0`,
-      hostsAssigned: hosts,
-    };
-  });
-}
-
-function seedMachines(): Machine[] {
-  const rows: [
-    number,
-    number,
-    string,
-    string,
-    number,
-    number | null,
-    number,
-    number,
-    number,
-    number[],
-    MachineStatus,
-    string,
-  ][] = [
-    [1001, 101, "web-01", "nginx front end", 1, 2, 2, 4096, 40, [], "RUNNING", "Xk9v2QmR7tLp"],
-    [1002, 101, "web-02", "nginx front end", 1, 2, 2, 4096, 40, [], "RUNNING", "Pq4wZ8nB3sYd"],
-    [1003, 101, "db-01", "PostgreSQL 15 primary", 3, 4, 8, 16384, 100, [500], "HALTED", "Hj6tR2vM9cWe"],
-    [1004, 102, "win-build", "Windows build agent", 4, 3, 4, 8192, 100, [], "RUNNING", "Lm3nQ7xT5bVa"],
-    [1005, 102, "legacy-erp", "ERP, locked by support", 2, 3, 4, 8192, 100, [250], "HALTED", "Ry8kD4fG1hJs"],
-    [1006, 103, "gpu-notebook", "CUDA notebook", 1, null, 8, 32768, 250, [1000], "RUNNING", "Wz2xC6vB8nMq"],
-    [1007, 103, "jumpbox", "SSH bastion", 3, 1, 1, 1024, 20, [], "PAUSED", "Tf5gH9jK3lPo"],
-    [1008, 101, "old-ci", "retired CI runner", 2, 2, 2, 4096, 40, [], "DELETED", "Nb7vC1xZ4aSd"],
-  ];
-  const perCloudspace = new Map<number, number>();
-  return rows.map(
-    ([id, cloudspaceId, name, description, imageId, sizeId, vcpus, memory, disk, data, status, password]) => {
-      const index = (perCloudspace.get(cloudspaceId) ?? 0) + 1;
-      perCloudspace.set(cloudspaceId, index);
-      const net = cloudspaceId === 101 ? "192.168.103" : cloudspaceId === 102 ? "192.168.104" : "10.20.0";
-      const creationTime = 1_680_307_200 + (id - 1000) * 86_400 * 9;
-      return {
-        id,
-        cloudspaceId,
-        name,
-        description,
-        imageId,
-        sizeId,
-        vcpus,
-        memory,
-        bootDiskSize: disk,
-        dataDisks: data,
-        status,
-        locked: id === 1005,
-        ipAddress: `${net}.${10 + index}`,
-        login: imageId === 4 ? "Administrator" : "cloudscalers",
-        password,
-        referenceId: `7b3f${id}-4c1e-4a8b-9d2e-1f6a5c8e${id}`,
-        stackId: cloudspaceId === 102 ? 7 : 3,
-        creationTime,
-        updateTime: creationTime + 86_400,
-      };
-    },
-  );
-}
-
-function seedImages(): Image[] {
-  const rows: [number, string, string, Image["type"], number, string, number, ImageStatus][] = [
-    [
-      1,
-      "Ubuntu 22.04 x64",
-      "Ubuntu Server 22.04 LTS (Jammy Jellyfish)",
-      "Linux",
-      10,
-      "cloudscalers",
-      0,
-      "CREATED",
-    ],
-    [
-      2,
-      "Ubuntu 20.04 x64",
-      "Ubuntu Server 20.04 LTS (Focal Fossa)",
-      "Linux",
-      10,
-      "cloudscalers",
-      0,
-      "CREATED",
-    ],
-    [3, "Debian 12 x64", "Debian GNU/Linux 12 (bookworm)", "Linux", 10, "cloudscalers", 0, "CREATED"],
-    [
-      4,
-      "Windows 2019 Standard",
-      "Windows Server 2019 Standard",
-      "Windows",
-      40,
-      "Administrator",
-      0,
-      "CREATED",
-    ],
-    [5, "CentOS 7 x64", "CentOS Linux 7 (end of life)", "Linux", 10, "cloudscalers", 0, "DISABLED"],
-    [6, "acme-golden-2023.10", "Acme hardened Ubuntu 22.04 base", "Linux", 20, "cloudscalers", 1, "CREATED"],
-  ];
-  return rows.map(([id, name, description, type, size, username, accountId, status]) => ({
-    id,
-    name,
-    description,
-    type,
-    size,
-    username,
-    accountId,
-    status,
-    gid: 212,
-    bootType: type === "Windows" ? "uefi" : "bios",
-    hotResize: type === "Linux",
-    url: `https://images.example.com/${name.toLowerCase().replaceAll(" ", "-")}.qcow2`,
-  }));
-}
-
-function seedSizes(): Size[] {
-  const rows: [number, string, number, number, number[]][] = [
-    [1, "Tiny", 1, 1024, [10, 20, 40]],
-    [2, "Small", 2, 4096, [20, 40, 100]],
-    [3, "Medium", 4, 8192, [40, 100, 250]],
-    [4, "Large", 8, 16384, [100, 250, 500]],
-    [5, "XLarge", 16, 65536, [250, 500, 1000]],
-  ];
-  return rows.map(([id, name, vcpus, memory, disks]) => ({
-    id,
-    name,
-    vcpus,
-    memory,
-    description: `${vcpus} vCPU, ${memory / 1024} GiB memory`,
-    CU: memory / 1024,
-    disks,
-  }));
 }
