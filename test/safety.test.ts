@@ -206,6 +206,74 @@ describe("rules between arguments", () => {
   });
 });
 
+describe("the platforms' rules between arguments", () => {
+  it("refuse before any confirmation is asked, under INFRA_MCP_CONFIRM=mutating and the default", async () => {
+    const cases = [
+      {
+        tool: "ovc_create_machine",
+        args: {
+          cloudspace_id: 101,
+          name: "x1",
+          image_id: 1,
+          disk_size_gb: 20,
+          size_id: 1,
+          vcpus: 1,
+          memory_mb: 512,
+        },
+        text: "ovc_create_machine needs size_id (see ovc_list_sizes), or vcpus and memory_mb, not both. Nothing was sent.",
+      },
+      {
+        tool: "ovc_machine_action",
+        args: { machine_id: 1002, action: "reboot", force: true },
+        text: "force applies to action stop only. Nothing was sent.",
+      },
+      {
+        tool: "ovc_list_sizes",
+        args: { cloudspace_id: 101, location: "be-gen-1" },
+        text: "ovc_list_sizes needs cloudspace_id or location (one of them). Nothing was sent.",
+      },
+      {
+        tool: "squonk_get_job",
+        args: { job_id: 1, collection: "im-test" },
+        text: "squonk_get_job takes job_id or collection + job + version, not both (got job_id and collection); nothing was sent.",
+      },
+    ];
+    // Each way of asking: elicitation, and a confirmation token (an error result is not one).
+    for (const [confirm, elicitation] of [
+      ["mutating", true],
+      ["mutating", false],
+      ["destructive", true],
+    ] as const) {
+      const asked: string[] = [];
+      harness = await startHarness({
+        env: { INFRA_MCP_CONFIRM: confirm },
+        ...(elicitation
+          ? {
+              capabilities: { capabilities: { elicitation: {} } },
+              prepareClient: (client) =>
+                client.setRequestHandler(ElicitRequestSchema, async (request) => {
+                  asked.push(request.params.message);
+                  return { action: "accept", content: { confirm: true } };
+                }),
+            }
+          : {}),
+      });
+      const sent = () => harness!.ovc.requests.length + harness!.squonk.requests.length;
+      const before = sent();
+      for (const { tool, args, text } of cases) {
+        const what = `${tool} (${confirm}, ${elicitation ? "elicitation" : "token"})`;
+        const result = await harness.call(tool, args);
+        expect(result.isError, what).toBe(true);
+        expect(textOf(result), what).toBe(text);
+      }
+      expect(asked).toEqual([]);
+      expect(sent()).toBe(before);
+      await harness.close();
+      harness = undefined;
+    }
+  });
+});
+
 describe("confirmation with elicitation", () => {
   function withElicitation(answer: {
     action: "accept" | "decline" | "cancel";

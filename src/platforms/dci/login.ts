@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type {
   AuthStrategy,
   Credential,
@@ -52,11 +53,13 @@ function credentialFor(token: string, idles: boolean): Credential {
   return credential;
 }
 
+const TOKEN_ANSWER = z.looseObject({ token: z.string().min(1) });
+
 /** Reads `{token}` from a login answer; the 3P TypeScript client expects 201, the seed shows no status. */
 function tokenFrom(response: RawResponse): string | undefined {
   if (response.status !== 200 && response.status !== 201) return undefined;
-  const token = (response.body as { token?: unknown } | undefined)?.token;
-  return typeof token === "string" && token !== "" ? token : undefined;
+  const answer = TOKEN_ANSWER.safeParse(response.body);
+  return answer.success ? answer.data.token : undefined;
 }
 
 /** `POST /api/auth/v4/public/token {email, password}` -> `{confirmed, id, token}`; renewable at will. */

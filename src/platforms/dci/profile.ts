@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Operation, Outcome, RawResponse, ServiceProfile } from "../../auth/types.js";
 import { describeBody } from "../../errors.js";
 
@@ -15,12 +16,17 @@ export const DCI_WHOAMI = "/auth/v4/whoami";
 /** "Unauthorized": the session token is unknown, expired or idle-deleted (the vendor page's sample). */
 export const DCI_UNAUTHORIZED = 3001;
 
+const ERROR_ENVELOPE = z.looseObject({
+  error: z.looseObject({ code: z.unknown().optional(), msg: z.unknown().optional() }),
+});
+
 /** Reads `{"error": {code, msg, value}}`; anything else becomes the message as it is. */
 export function parseDciError(body: unknown): { code?: number | string; message: string } | undefined {
+  // Checked before parsing: every answer comes through here, and most carry no error.
   if (body === null || typeof body !== "object" || !("error" in body)) return undefined;
-  const error = (body as { error: unknown }).error;
-  if (error === null || typeof error !== "object") return undefined;
-  const { code, msg } = error as { code?: unknown; msg?: unknown };
+  const envelope = ERROR_ENVELOPE.safeParse(body);
+  if (!envelope.success) return undefined;
+  const { code, msg } = envelope.data.error;
   if (code === undefined && msg === undefined) return undefined;
   const parsed: { code?: number | string; message: string } = {
     message: typeof msg === "string" && msg !== "" ? msg : "no error message",

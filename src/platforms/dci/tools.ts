@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { describeBody, UpstreamError, unexpectedAnswer } from "../../errors.js";
 import {
   type AnyTool,
   DESTRUCTIVE,
@@ -23,6 +22,11 @@ function limitParameter({ offset, limit }: ListArgs): string {
   return `${offset ?? 0},${limit ?? DEFAULT_LIMIT}`;
 }
 
+/** A collection: its items, and their count, which is only read when it is a number. */
+const COLLECTION = z
+  .looseObject({ list: z.array(z.unknown()), size: z.unknown().optional() })
+  .describe("{list, size}");
+
 /**
  * GETs a `{list, size}` collection with `where` (and `orderby`) passed through and `limit=<offset>,<count>`,
  * and turns it into a page the wrapper can shape.
@@ -32,19 +36,19 @@ async function listPage(
   path: string,
   args: ListArgs & { where?: string; orderby?: string },
 ): Promise<ListPage> {
-  const body = await session.request({
-    method: "GET",
-    path,
-    // An empty filter or order means none; the platform need not see it.
-    query: {
-      where: args.where || undefined,
-      orderby: args.orderby || undefined,
-      limit: limitParameter(args),
+  const { list, size } = await session.request(
+    {
+      method: "GET",
+      path,
+      // An empty filter or order means none; the platform need not see it.
+      query: {
+        where: args.where || undefined,
+        orderby: args.orderby || undefined,
+        limit: limitParameter(args),
+      },
     },
-  });
-  const { list, size } = (body ?? {}) as { list?: unknown; size?: unknown };
-  if (!Array.isArray(list))
-    throw unexpectedAnswer({ service: "dci", method: "GET", path }, "{list, size}", body);
+    COLLECTION,
+  );
   const total = typeof size === "number" ? size : undefined;
   // An instance that ignored `limit` sent everything from the start: page it here instead.
   if (list.length > (args.limit ?? DEFAULT_LIMIT)) return { items: list, total: total ?? list.length };
@@ -70,6 +74,22 @@ const listServersTool = defineTool({
 
 const serverId = z.number().int().min(1).describe("Server id (from dci_list_servers)");
 
+/**
+ * What a client acts on in a server: which one, whether it is in use, its power, and how its last operation
+ * went (dci_power_server sends callers here). The rest of the object passes through undeclared. The
+ * vendor's sample is all there is to go by: it shows `state` and `operation.status` as strings, has no
+ * `name` and no `power_status` (seen only in third-party code), and ISPsystem sends ids as strings too.
+ */
+const SERVER_FIELDS = {
+  id: upstreamField(z.union([z.number(), z.string()])),
+  name: upstreamScalar(),
+  state: upstreamField(z.string()),
+  power_status: upstreamScalar(),
+  // A server that never ran an operation may have none (a brand-new one); its other fields pass through.
+  operation: upstreamField(z.looseObject({ status: upstreamField(z.string()) })),
+};
+const SERVER = z.looseObject(SERVER_FIELDS).describe("a server");
+
 const getServerTool = defineTool({
   name: "dci_get_server",
   service: "dci",
@@ -77,26 +97,21 @@ const getServerTool = defineTool({
   description:
     "One server in full: state, power_status, ip, os_template, hardware_info, and operation (the last one's status).",
   input: { server_id: serverId },
-  // What a client acts on: which server, whether it is in use, its power, and how its last operation
-  // went (dci_power_server sends callers here). The rest of the object passes through undeclared. The
-  // vendor's sample is all there is to go by: it shows `state` and `operation.status` as strings, has no
-  // `name` and no `power_status` (seen only in third-party code), and ISPsystem sends ids as strings too.
-  output: {
-    id: upstreamField(z.union([z.number(), z.string()])),
-    name: upstreamScalar(),
-    state: upstreamField(z.string()),
-    power_status: upstreamScalar(),
-    // A server that never ran an operation may have none (a brand-new one).
-    operation: upstreamField(z.object({ status: upstreamField(z.string()) })),
-  },
+  output: SERVER_FIELDS,
   annotations: READ_ONLY,
   async handler({ server_id }, { session }) {
-    return session.request({ method: "GET", path: `${DCI_BASE}/server/${server_id}` });
+    return session.request({ method: "GET", path: `${DCI_BASE}/server/${server_id}` }, SERVER);
   },
 });
 
 const POWER_CALLS = { on: "power_on", off: "power_off", reset: "power_reset" } as const;
 const POWER_WORDS = { on: "power on", off: "power off", reset: "power-cycle (hard reset)" } as const;
+
+/**
+ * A power call's answer is not documented: a task it names is reported, and any other answer to a call
+ * that was carried out is no reason to say it failed.
+ */
+const POWERED = z.looseObject({ task: z.unknown().optional() }).nullable().catch(null);
 
 const powerServerTool = defineTool({
   name: "dci_power_server",
@@ -120,20 +135,18 @@ const powerServerTool = defineTool({
   preview: ({ server_id, action }, { session }) =>
     `POST ${session.baseUrl}${DCI_BASE}/server/${server_id}/${POWER_CALLS[action]}: ${POWER_WORDS[action]} server ${server_id}`,
   async handler({ server_id, action }, { session }) {
-    const body = await session.request({
-      method: "POST",
-      path: `${DCI_BASE}/server/${server_id}/${POWER_CALLS[action]}`,
-      json: {},
-    });
-    const result: Record<string, unknown> = {
+    const body = await session.request(
+      { method: "POST", path: `${DCI_BASE}/server/${server_id}/${POWER_CALLS[action]}`, json: {} },
+      POWERED,
+    );
+    const task = body?.task;
+    return {
       ok: true,
       server_id,
       action,
       summary: `Requested ${POWER_WORDS[action]} of server ${server_id}. dci_get_server shows power_status and operation.status.`,
+      ...(isUpstreamScalar(task) ? { task } : {}),
     };
-    const task = (body as { task?: unknown } | null)?.task;
-    if (isUpstreamScalar(task)) result.task = task;
-    return result;
   },
 });
 
@@ -177,6 +190,9 @@ function emailSegment(email: string): string {
 /** The vendor page: a key lets its user in for one hour. */
 const LOGIN_KEY_LIFETIME_SECONDS = 3600;
 
+/** The new key, the point of the call, must be there; its id (the sample sends "4") is reported as it came. */
+const LOGIN_KEY = z.looseObject({ id: z.unknown().optional(), key: z.string().min(1) }).describe("{id, key}");
+
 const createLoginKeyTool = defineTool({
   name: "dci_create_login_key",
   service: "dci",
@@ -206,29 +222,17 @@ const createLoginKeyTool = defineTool({
   preview: ({ email }) =>
     `POST ${DCI_AUTH_BASE}/user/${emailSegment(email)}/key: create a one-hour login key for ${email}`,
   async handler({ email }, { session }) {
-    const body = (await session.request({
-      method: "POST",
-      path: `${DCI_AUTH_BASE}/user/${emailSegment(email)}/key`,
-      json: {},
-    })) as { id?: unknown; key?: unknown } | null;
-    if (typeof body?.key !== "string" || body.key === "") {
-      throw new UpstreamError({
-        service: "dci",
-        method: "POST",
-        path: `${DCI_AUTH_BASE}/user/${emailSegment(email)}/key`,
-        status: 200,
-        message: `answered without a key: ${describeBody(body)}`,
-        hint: "Create the key in DCImanager's UI instead, and report this answer.",
-      });
-    }
-    const result: Record<string, unknown> = {
-      key: body.key,
-      login_link: `${session.baseUrl}/auth/key-v4/${body.key}`,
+    const { id, key } = await session.request(
+      { method: "POST", path: `${DCI_AUTH_BASE}/user/${emailSegment(email)}/key`, json: {} },
+      LOGIN_KEY,
+    );
+    return {
+      key,
+      login_link: `${session.baseUrl}/auth/key-v4/${key}`,
       expires_in_seconds: LOGIN_KEY_LIFETIME_SECONDS,
       summary: `Login key for ${email}: valid for one hour and one login. Give the user the login link.`,
+      ...(typeof id === "string" || typeof id === "number" || id === null ? { id } : {}),
     };
-    if (typeof body.id === "string" || typeof body.id === "number" || body.id === null) result.id = body.id;
-    return result;
   },
 });
 

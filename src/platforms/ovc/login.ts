@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { jwtClaims, jwtExpiry } from "../../auth/jwt.js";
 import type {
   AuthStrategy,
@@ -51,6 +52,8 @@ function jwtCredential(jwt: string): Credential {
   return credential;
 }
 
+const JWT_ANSWER = z.looseObject({ access_token: z.string() });
+
 /**
  * The JWT in an ItsYou.online answer: `{"access_token": jwt}` to `Accept: application/json`, the raw JWT
  * (application/jwt) otherwise, which is also what `jwt/refresh` answers.
@@ -58,9 +61,8 @@ function jwtCredential(jwt: string): Credential {
 function jwtFrom(response: RawResponse): string | undefined {
   if (response.status !== 200) return undefined;
   const body = response.body;
-  const token =
-    typeof body === "string" ? body.trim() : (body as { access_token?: unknown } | undefined)?.access_token;
-  return typeof token === "string" && jwtClaims(token) !== undefined ? token : undefined;
+  const token = typeof body === "string" ? body.trim() : JWT_ANSWER.safeParse(body).data?.access_token;
+  return token !== undefined && jwtClaims(token) !== undefined ? token : undefined;
 }
 
 /**

@@ -34,6 +34,7 @@ export function ovcRequest(method: string, params: Record<string, unknown> = {})
 export function actorMethodOf(path: string): { app: string; actor: string; method: string } | undefined {
   const match = /^\/restmachine\/(\w+)\/(\w+)\/(\w+)$/.exec(path);
   if (match === null) return undefined;
+  // A match holds every group of the pattern.
   return { app: match[1] as string, actor: match[2] as string, method: match[3] as string };
 }
 
@@ -55,12 +56,14 @@ export function parseTaskFailure(stored: unknown): { status?: number; reason?: s
   if (typeof stored !== "string") return { message: JSON.stringify(stored) ?? "no reason given" };
   const match = /^(\d{3}): ([^"]*?) ("[\s\S]*")$/.exec(stored.trim());
   if (match === null) return { message: stored.trim() || "no reason given" };
+  // A match holds every group of the pattern.
   const quoted = match[3] as string;
-  let message: string;
+  let message = quoted.slice(1, -1);
   try {
-    message = JSON.parse(quoted) as string;
+    const parsed: unknown = JSON.parse(quoted);
+    if (typeof parsed === "string") message = parsed;
   } catch {
-    message = quoted.slice(1, -1);
+    // Not a JSON string after all: the text between the quotes, as it stands.
   }
   return { status: Number(match[1]), reason: match[2] as string, message };
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { ApiSession } from "../../auth/session.js";
-import { ToolInputError, UpstreamError, unexpectedAnswer } from "../../errors.js";
+import { ToolInputError, UpstreamError } from "../../errors.js";
 import {
   type AnyTool,
   DESTRUCTIVE,
@@ -15,14 +15,33 @@ import { ovcHint, ovcPath, ovcRequest, parseTaskFailure, TASK_GET } from "./prof
 
 const DEFAULT_LIMIT = 50;
 
-/** Calls one actor method (`cloudapi/cloudspaces/list`) with its camelCase parameters. */
-function callMethod(session: ApiSession, method: string, params: Record<string, unknown> = {}) {
-  return session.request(ovcRequest(method, params));
+/**
+ * Calls one actor method (`cloudapi/cloudspaces/list`) with its camelCase parameters; with a schema, its
+ * answer is parsed (a surprise is the session's unexpected-answer error, naming the method).
+ */
+function callMethod(session: ApiSession, method: string, params?: Record<string, unknown>): Promise<unknown>;
+function callMethod<Schema extends z.ZodType>(
+  session: ApiSession,
+  method: string,
+  params: Record<string, unknown>,
+  schema: Schema,
+): Promise<z.output<Schema>>;
+function callMethod(
+  session: ApiSession,
+  method: string,
+  params: Record<string, unknown> = {},
+  schema?: z.ZodType,
+): Promise<unknown> {
+  const request = ovcRequest(method, params);
+  return schema === undefined ? session.request(request) : session.request(request, schema);
 }
 
 function where(method: string) {
   return { service: "ovc", method: "POST", path: ovcPath(method) };
 }
+
+const JSON_LIST = z.array(z.unknown()).describe("a JSON list");
+const JSON_OBJECT = z.record(z.string(), z.unknown()).describe("a JSON object");
 
 /** A method that answers a JSON list, as a page the wrapper shapes (the platform does not page). */
 async function listMethod(
@@ -30,31 +49,43 @@ async function listMethod(
   method: string,
   params: Record<string, unknown> = {},
 ): Promise<ListPage> {
-  const body = await callMethod(session, method, params);
-  if (!Array.isArray(body)) throw unexpectedAnswer(where(method), "a JSON list", body);
-  return { items: body };
+  return { items: await callMethod(session, method, params, JSON_LIST) };
 }
 
 /** A method that answers one JSON object. */
-async function getMethod(session: ApiSession, method: string, params: Record<string, unknown>) {
-  const body = await callMethod(session, method, params);
-  if (body === null || typeof body !== "object" || Array.isArray(body))
-    throw unexpectedAnswer(where(method), "a JSON object", body);
-  return body;
+function getMethod(session: ApiSession, method: string, params: Record<string, unknown>) {
+  return callMethod(session, method, params, JSON_OBJECT);
 }
 
 // ---------------------------------------------------------------- long operations (`_async` tasks)
 
 /** What `system/task/get` says: still running, or ended with the method's result or failure. */
-type TaskState = { running: true } | { running: false; ok: boolean; result: unknown };
+type TaskState<Result = unknown> =
+  | { running: true }
+  | { running: false; ok: true; result: Result }
+  | { running: false; ok: false; result: unknown };
 
-/** 202 (or 204, as the spec's docstring has it) with an empty body while running; `[ok, result]` when done. */
-async function readTask(session: ApiSession, guid: string): Promise<TaskState> {
-  const body = await callMethod(session, TASK_GET, { taskguid: guid });
+/**
+ * `system/task/get`'s answer: 202 (or 204, as the spec's docstring has it) with an empty body while running,
+ * `[true, result]` or `[false, error]` when done; `result` is what the method returns.
+ */
+function taskAnswer<Result extends z.ZodType>(result: Result, expected: string) {
+  return z
+    .union([z.null(), z.tuple([z.literal(true), result]), z.tuple([z.literal(false), z.unknown()])])
+    .describe(expected);
+}
+const ANY_TASK = taskAnswer(z.unknown(), "[ok, result] or an empty 202");
+
+async function readTask<Result>(
+  session: ApiSession,
+  guid: string,
+  answer: z.ZodType<[true, Result] | [false, unknown] | null>,
+): Promise<TaskState<Result>> {
+  const body = await callMethod(session, TASK_GET, { taskguid: guid }, answer);
   if (body === null) return { running: true };
-  if (Array.isArray(body) && body.length === 2 && typeof body[0] === "boolean")
-    return { running: false, ok: body[0], result: body[1] };
-  throw unexpectedAnswer(where(TASK_GET), "[ok, result] or an empty 202", body);
+  return body[0]
+    ? { running: false, ok: true, result: body[1] }
+    : { running: false, ok: false, result: body[1] };
 }
 
 /** A failed task's stored exception as one line: `400 Bad Request: Location xyz does not exists`. */
@@ -119,32 +150,47 @@ interface Creation {
  */
 async function runCreate(ctx: ToolContext, creation: Creation): Promise<Record<string, unknown>> {
   // `_async` with any value makes the portal run the call as a task (upstreams.md, "Async tasks").
-  const answer = await callMethod(ctx.session, creation.method, { ...creation.params, _async: true });
-  return settle(ctx, creation, answer);
+  const params = { ...creation.params, _async: true };
+  return settle(
+    ctx,
+    creation,
+    await callMethod(ctx.session, creation.method, params, createAnswer(creation)),
+  );
 }
 
-/** What a create call answered: a task guid to follow, or the outcome itself (an id, or `true`). */
+/** What a create's value is: the new id, or, where the method may answer so, `true` (accepted, no id). */
+function createdValue(creation: Creation) {
+  return creation.accepted === undefined ? z.number() : z.union([z.number(), z.literal(true)]);
+}
+
+/**
+ * What a create call answers: a task guid to follow, or the outcome itself (run at once: an id, or `true`).
+ * An answer that is none of these is the session's unexpected-answer error.
+ */
+function createAnswer(creation: Creation) {
+  const expected =
+    creation.accepted === undefined ? "a task guid or the new id" : "a task guid, the new id or true";
+  return z.union([z.string().min(1), createdValue(creation)]).describe(expected);
+}
+
+/** Follows a create call's task guid, or reports the outcome it answered at once. */
 async function settle(
   ctx: ToolContext,
   creation: Creation,
-  answer: unknown,
+  answer: string | number | true,
 ): Promise<Record<string, unknown>> {
-  if (typeof answer === "string" && answer !== "") return followTask(ctx, creation, answer);
-  return outcome(creation, answer, creation.method, {});
+  if (typeof answer === "string") return followTask(ctx, creation, answer);
+  return outcome(creation, answer, {});
 }
 
-/** The result for a create's value: the new id, or, where the method may answer so, `true`. */
+/** The result for a create's value. */
 function outcome(
   creation: Creation,
-  value: unknown,
-  from: string,
+  value: number | true,
   task: { task_guid?: string },
 ): Record<string, unknown> {
-  if (typeof value === "number")
-    return { ...task, status: "succeeded", [creation.idKey]: value, summary: creation.summary(value) };
-  if (value === true && creation.accepted !== undefined)
-    return { ...task, status: "accepted", summary: creation.accepted };
-  throw unexpectedAnswer(where(from), creation.accepted ? "the new id or true" : "the new id", value);
+  if (value === true) return { ...task, status: "accepted", summary: creation.accepted };
+  return { ...task, status: "succeeded", [creation.idKey]: value, summary: creation.summary(value) };
 }
 
 async function followTask(
@@ -154,8 +200,12 @@ async function followTask(
 ): Promise<Record<string, unknown>> {
   const startedAt = Date.now();
   if (creation.wait === false) return { task_guid: guid, status: "running", summary: STILL_RUNNING };
-  const { value } = await pollUntil<TaskState>({
-    read: () => readFreshTask(ctx.session, guid, startedAt),
+  const answer = taskAnswer(
+    createdValue(creation),
+    `${creation.accepted === undefined ? "[true, the new id]" : "[true, the new id or true]"}, [false, an error] or an empty 202`,
+  );
+  const { value } = await pollUntil<TaskState<number | true>>({
+    read: () => readFreshTask(ctx.session, guid, startedAt, answer),
     done: (task) => !task.running,
     // The task was accepted: it runs, as far as anyone can say.
     unread: { running: true },
@@ -177,13 +227,18 @@ async function followTask(
     };
   }
   if (!value.ok) throw taskError(creation.method, creation.params, value.result);
-  return outcome(creation, value.result, TASK_GET, { task_guid: guid });
+  return outcome(creation, value.result, { task_guid: guid });
 }
 
 /** The task's state; a 404 while it is fresh reads as running (see FRESH_TASK_GRACE_MS). */
-async function readFreshTask(session: ApiSession, guid: string, startedAt: number): Promise<TaskState> {
+async function readFreshTask<Result>(
+  session: ApiSession,
+  guid: string,
+  startedAt: number,
+  answer: z.ZodType<[true, Result] | [false, unknown] | null>,
+): Promise<TaskState<Result>> {
   try {
-    return await readTask(session, guid);
+    return await readTask(session, guid, answer);
   } catch (error) {
     const unknown = error instanceof UpstreamError && error.status === 404;
     if (unknown && Date.now() - startedAt < FRESH_TASK_GRACE_MS) return { running: true };
@@ -260,6 +315,8 @@ const listLocationsTool = defineTool({
   handler: (_args, { session }) => listMethod(session, "cloudapi/locations/list"),
 });
 
+const PORTAL_URL = z.string().describe("a URL");
+
 const getPortalUrlTool = defineTool({
   name: "ovc_get_portal_url",
   service: "ovc",
@@ -269,9 +326,7 @@ const getPortalUrlTool = defineTool({
   output: { url: z.string() },
   annotations: READ_ONLY,
   async handler(_args, { session }) {
-    const url = await callMethod(session, "cloudapi/locations/getUrl");
-    if (typeof url !== "string") throw unexpectedAnswer(where("cloudapi/locations/getUrl"), "a URL", url);
-    return { url };
+    return { url: await callMethod(session, "cloudapi/locations/getUrl", {}, PORTAL_URL) };
   },
 });
 
@@ -487,19 +542,29 @@ interface MachineRequest {
 }
 
 /**
- * The platform's own rules for a new machine (cloudbrokerlib `Machine.validateCreate`): a size or vcpus and
- * memory; a cloudspace that is not in the recycle bin; a name no other machine of the cloudspace has; a size
- * the cloudspace allows; an image of its account (or public), CREATED, that fits the boot disk.
+ * The platform's first rule for a new machine (cloudbrokerlib `Machine.validateCreate`), between its
+ * arguments: a size, or vcpus and memory.
+ */
+function machineSizeRule({
+  size_id,
+  vcpus,
+  memory_mb,
+}: Omit<MachineRequest, "cloudspace_id" | "name" | "image_id" | "disk_size_gb">): string | undefined {
+  const sized = size_id !== undefined;
+  const custom = vcpus !== undefined || memory_mb !== undefined;
+  if (sized === custom || (custom && (vcpus === undefined || memory_mb === undefined)))
+    return "ovc_create_machine needs size_id (see ovc_list_sizes), or vcpus and memory_mb, not both. Nothing was sent.";
+  return undefined;
+}
+
+/**
+ * The platform's other rules for a new machine (cloudbrokerlib `Machine.validateCreate`), read upstream: a
+ * cloudspace that is not in the recycle bin; a name no other machine of the cloudspace has; a size the
+ * cloudspace allows; an image of its account (or public), CREATED, that fits the boot disk.
  */
 async function checkMachine(args: MachineRequest, ctx: ToolContext): Promise<void> {
   const tool = "ovc_create_machine";
   const sized = args.size_id !== undefined;
-  const custom = args.vcpus !== undefined || args.memory_mb !== undefined;
-  if (sized === custom || (custom && (args.vcpus === undefined || args.memory_mb === undefined))) {
-    throw new ToolInputError(
-      "ovc_create_machine needs size_id (see ovc_list_sizes), or vcpus and memory_mb, not both. Nothing was sent.",
-    );
-  }
   const cloudspaceId = args.cloudspace_id;
   const cloudspaceRead = checkRead(ctx, "cloudapi/cloudspaces/get", { cloudspaceId }, CLOUDSPACE);
   const machinesRead = checkRead(ctx, "cloudapi/machines/list", { cloudspaceId }, NAMED);
@@ -567,6 +632,7 @@ const createMachineTool = defineTool({
     wait: WAIT,
   },
   annotations: MUTATING,
+  rules: machineSizeRule,
   precheck: (args, ctx) => checkMachine(args, ctx),
   preview: ({ name, cloudspace_id, image_id, size_id, vcpus, memory_mb, disk_size_gb }, { session }) =>
     `POST ${session.baseUrl}${ovcPath("cloudapi/machines/create")}: create machine "${name}" in cloudspace ${cloudspace_id} from image ${image_id}, ` +
@@ -618,12 +684,14 @@ const machineActionTool = defineTool({
   },
   // A reboot or reset is not idempotent: each one interrupts the machine again.
   annotations: { ...DESTRUCTIVE, idempotent: false },
+  rules: ({ action, force }) =>
+    force !== undefined && action !== "stop"
+      ? "force applies to action stop only. Nothing was sent."
+      : undefined,
   preview: ({ machine_id, action, force }, { session }) =>
     `POST ${session.baseUrl}${ovcPath(`cloudapi/machines/${action}`)}: ${ACTIONS[action][0]} machine ${machine_id}` +
     (force ? " (forced)" : ""),
   async handler({ machine_id, action, force }, { session }) {
-    if (force !== undefined && action !== "stop")
-      throw new ToolInputError("force applies to action stop only. Nothing was sent.");
     await callMethod(session, `cloudapi/machines/${action}`, { machineId: machine_id, force });
     return {
       ok: true,
@@ -738,9 +806,10 @@ async function importImage(args: ImageRequest, ctx: ToolContext): Promise<Record
   const { facts } = ctx.session;
   if (facts.get(IMPORT_FACT) !== BROKER_IMPORT) {
     const creation = imageCreation(args, IMAGES_CREATE);
-    let answer: unknown;
+    let answer: string | number | true;
     try {
-      answer = await callMethod(ctx.session, IMAGES_CREATE, { ...creation.params, _async: true });
+      const params = { ...creation.params, _async: true };
+      answer = await callMethod(ctx.session, IMAGES_CREATE, params, createAnswer(creation));
     } catch (error) {
       if (!isMissingMethod(error)) throw error;
       facts.set(IMPORT_FACT, BROKER_IMPORT);
@@ -760,9 +829,11 @@ async function importImage(args: ImageRequest, ctx: ToolContext): Promise<Record
  */
 async function importWithBroker(args: ImageRequest, ctx: ToolContext): Promise<Record<string, unknown>> {
   const creation = imageCreation(args, BROKER_IMPORT);
-  const answer = await callMethod(ctx.session, BROKER_IMPORT, creation.params).catch((error: unknown) => {
-    throw brokerRefusal(error);
-  });
+  const answer = await callMethod(ctx.session, BROKER_IMPORT, creation.params, createAnswer(creation)).catch(
+    (error: unknown) => {
+      throw brokerRefusal(error);
+    },
+  );
   return settle(ctx, creation, answer);
 }
 
@@ -821,11 +892,11 @@ const listSizesTool = defineTool({
   },
   list: {},
   annotations: READ_ONLY,
+  rules: ({ cloudspace_id, location }) =>
+    (cloudspace_id === undefined) === (location === undefined)
+      ? "ovc_list_sizes needs cloudspace_id or location (one of them). Nothing was sent."
+      : undefined,
   handler({ cloudspace_id, location }, { session }) {
-    if ((cloudspace_id === undefined) === (location === undefined))
-      throw new ToolInputError(
-        "ovc_list_sizes needs cloudspace_id or location (one of them). Nothing was sent.",
-      );
     return listMethod(session, "cloudapi/sizes/list", { cloudspaceId: cloudspace_id, location });
   },
 });
@@ -846,7 +917,7 @@ const getTaskTool = defineTool({
   },
   annotations: READ_ONLY,
   async handler({ task_guid }, { session }) {
-    const task = await readTask(session, task_guid);
+    const task = await readTask(session, task_guid, ANY_TASK);
     if (task.running) return { task_guid, status: "running" };
     return task.ok
       ? { task_guid, status: "succeeded", result: task.result }
