@@ -1,6 +1,6 @@
 import type { AuthStrategy, ServiceProfile } from "./auth/types.js";
 import type { ConfigurablePlatform } from "./config.js";
-import type { AnyTool } from "./tools/define.js";
+import type { AnyTool, PlatformTool } from "./tools/define.js";
 
 /** One upstream API a platform opens: a Session is made for each. */
 export interface ApiPlan {
@@ -34,17 +34,25 @@ export interface Platform<Settings = unknown, Emulator extends SandboxEmulator =
   readonly apiIds: readonly string[];
   /** The APIs these settings open, each with its profile and way of logging in. */
   apis(settings: Settings): ApiPlan[];
+  /** Its tools, each stamped with this platform's name as its toolset (and its API, if it names none). */
   readonly tools: readonly AnyTool[];
   /** Creates (does not start) its emulator; loaded only when the sandbox is used. */
   emulator(): Promise<Emulator>;
 }
 
 /**
- * Identity with inference, so an entry's reader, APIs and emulator agree on their types, and its name stays
- * a literal (the test harness names each platform's emulator by it).
+ * A registry entry, with inference so that its reader, APIs and emulator agree on their types and its name
+ * stays a literal (the test harness names each platform's emulator by it). It stamps what every tool of the
+ * platform shares, so that no tool repeats it: the toolset (the platform's name) and, for a tool that
+ * names no API, the platform's first.
  */
 export function definePlatform<Name extends string, Settings, Emulator extends SandboxEmulator>(
-  platform: Platform<Settings, Emulator> & { readonly name: Name },
+  platform: Omit<Platform<Settings, Emulator>, "tools"> & {
+    readonly name: Name;
+    readonly tools: readonly PlatformTool[];
+  },
 ): Platform<Settings, Emulator> & { readonly name: Name } {
-  return platform;
+  const api = platform.apiIds[0];
+  const tools = platform.tools.map((tool): AnyTool => ({ api, ...tool, toolset: platform.name }));
+  return { ...platform, tools };
 }

@@ -88,7 +88,6 @@ const widgets = definePlatform({
   tools: [
     defineTool({
       name: "widgets_get_widget",
-      service: "widgets",
       title: "Get a widget",
       description: "One widget of the store, by its id.",
       input: { widget_id: z.number().int().describe("The widget's id") },

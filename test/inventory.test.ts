@@ -19,7 +19,7 @@ afterAll(async () => {
 
 describe("tool inventory", () => {
   it("serves every tool of the enabled services", () => {
-    const enabled = allTools.filter((t) => t.service === "infra" || harness.config.toolsets.has(t.service));
+    const enabled = allTools.filter((t) => t.toolset === "infra" || harness.config.toolsets.has(t.toolset));
     expect(tools.map((t) => t.name)).toEqual(enabled.map((t) => t.name));
     expect(new Set(tools.map((t) => t.name)).size).toBe(tools.length);
   });

@@ -37,11 +37,11 @@ describe("the platform registry", () => {
       for (const variable of platform.variables)
         expect(variable.name.startsWith(`${platform.prefix}_`)).toBe(true);
       for (const tool of platform.tools) {
-        expect(tool.service).toBe(platform.name);
+        expect(tool.toolset).toBe(platform.name);
         expect(tool.name.startsWith(`${platform.name}_`)).toBe(true);
       }
     }
-    expect(allTools.filter((t) => t.service !== "infra")).toHaveLength(
+    expect(allTools.filter((t) => t.toolset !== "infra")).toHaveLength(
       PLATFORMS.flatMap((p) => p.tools).length,
     );
   });

@@ -139,7 +139,6 @@ describe("result shaping", () => {
     harness = await startHarness();
     const buggy = defineInfraTool({
       name: "infra_buggy",
-      service: "infra",
       title: "A tool with a bug",
       description: "Throws a TypeError, as a handler with a bug would.",
       input: {},

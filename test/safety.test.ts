@@ -159,7 +159,6 @@ describe("rules between arguments", () => {
     let handled = 0;
     const tool = defineInfraTool({
       name: "infra_test_resize",
-      service: "infra",
       title: "Resize",
       description: "A destructive tool with a rule between its arguments.",
       input: { size: z.number().optional(), cpus: z.number().optional() },

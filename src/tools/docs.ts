@@ -1,6 +1,6 @@
 import type { Platform } from "../platform.js";
 import { needsConfirmation } from "../safety/confirm.js";
-import type { AnyTool } from "./define.js";
+import { type AnyTool, INFRA_TOOLSET } from "./define.js";
 import { toolsOf } from "./index.js";
 import { computeSchemas, withConfirmationToken } from "./schemas.js";
 
@@ -107,13 +107,13 @@ export function renderToolReference(platforms: readonly Platform[]): string {
     "`INFRA_MCP_CONFIRM=mutating`, the tools that then ask for confirmation also take `confirmation_token`.",
   ];
   const groups = [
-    { service: "infra", title: "Always on" },
-    ...platforms.map((platform) => ({ service: platform.name, title: platform.title })),
+    { toolset: INFRA_TOOLSET, title: "Always on" },
+    ...platforms.map((platform) => ({ toolset: platform.name, title: platform.title })),
   ];
-  for (const { service, title } of groups) {
-    const own = tools.filter((tool) => tool.service === service);
+  for (const { toolset, title } of groups) {
+    const own = tools.filter((tool) => tool.toolset === toolset);
     if (own.length === 0) continue;
-    lines.push("", `### ${title} (\`${service}\`)`);
+    lines.push("", `### ${title} (\`${toolset}\`)`);
     for (const tool of own) {
       const params = parameterLines(parameters(tool));
       lines.push(

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Config } from "../config.js";
 import type { Platform } from "../platform.js";
 import { needsConfirmation } from "../safety/confirm.js";
-import { type AnyTool, CONFIRMATION_TOKEN, listParameters, RULE_REFUSAL } from "./define.js";
+import { type AnyTool, CONFIRMATION_TOKEN, INFRA_TOOLSET, listParameters, RULE_REFUSAL } from "./define.js";
 import { createInfraTools } from "./infra.js";
 import { computeSchemas, readSchemaCache, type ToolSchemas, withConfirmationToken } from "./schemas.js";
 
@@ -34,7 +34,7 @@ export function prepareTools(
   apis: readonly string[],
 ): PreparedTool[] {
   return tools
-    .filter((tool) => tool.service === "infra" || config.toolsets.has(tool.service))
+    .filter((tool) => tool.toolset === INFRA_TOOLSET || config.toolsets.has(tool.toolset))
     .filter((tool) => !config.readOnly || tool.annotations.readOnly)
     .filter((tool) => tool.api === undefined || apis.includes(tool.api))
     .map((tool) => prepare(tool, config, apis));

@@ -1,10 +1,9 @@
 import { z } from "zod";
 import { filterOperations } from "../auth/operations.js";
-import type { Session } from "../auth/session.js";
-import type { HttpMethod, UpstreamRequest } from "../auth/types.js";
+import type { ApiSession } from "../auth/session.js";
 import { clip, describeError, ToolInputError } from "../errors.js";
 import type { Platform } from "../platform.js";
-import { type AnyTool, type CallContext, DESTRUCTIVE, defineInfraTool, READ_ONLY } from "./define.js";
+import { type AnyTool, DESTRUCTIVE, defineInfraTool, type InfraContext, READ_ONLY } from "./define.js";
 
 const LOCAL = { ...READ_ONLY, openWorld: false };
 
@@ -35,7 +34,7 @@ interface Platforms {
   enabling: string;
 }
 
-function sessionFor(api: string, ctx: CallContext, platforms: Platforms): Session {
+function sessionFor(api: string, ctx: InfraContext, platforms: Platforms): ApiSession {
   const session = ctx.sessions.get(api);
   if (session !== undefined) return session;
   const enabled = [...ctx.sessions.keys()];
@@ -53,7 +52,6 @@ function sessionFor(api: string, ctx: CallContext, platforms: Platforms): Sessio
 
 const statusTool = defineInfraTool({
   name: "infra_status",
-  service: "infra",
   title: "Server and session status",
   description:
     "Enabled services: base URL, auth method, session state, last error. check=true makes one live call per service.",
@@ -70,12 +68,12 @@ const statusTool = defineInfraTool({
         const entry: Record<string, unknown> = {
           service: api,
           base_url: session.baseUrl,
-          auth: session.strategy.method,
+          auth: session.authMethod,
         };
         if (check) {
           const started = performance.now();
           try {
-            await session.request(session.profile.probe, ctx.scope);
+            await session.request(session.profile.probe);
             entry.check = { ok: true, latency_ms: Math.round(performance.now() - started) };
           } catch (error) {
             entry.check = {
@@ -102,7 +100,6 @@ const filter = z.string().optional().describe("Words that must all appear in met
 const listOperationsTool = (platforms: Platforms) =>
   defineInfraTool({
     name: "infra_list_operations",
-    service: "infra",
     title: "List upstream operations",
     description:
       "Documented operations (method, path, summary) of a service, to use with infra_api_get or infra_api_call.",
@@ -112,9 +109,7 @@ const listOperationsTool = (platforms: Platforms) =>
     annotations: LOCAL,
     async handler({ service, filter }, ctx) {
       const session = sessionFor(service, ctx, platforms);
-      const live = await session.profile.liveOperations?.((request: UpstreamRequest) =>
-        session.requestRaw(request, ctx.scope),
-      );
+      const live = await session.profile.liveOperations?.((request) => session.requestRaw(request));
       const source = live?.source ?? "built-in catalogue of documented operations";
       const operations = live?.operations ?? session.profile.operations;
       return { items: filterOperations(operations, filter), extra: { source } };
@@ -124,7 +119,6 @@ const listOperationsTool = (platforms: Platforms) =>
 const apiGetTool = (platforms: Platforms) =>
   defineInfraTool({
     name: "infra_api_get",
-    service: "infra",
     title: "Read any upstream path",
     description:
       "Reads any path of an enabled service through its session (GET, or POST where the platform reads by POST). Find paths with infra_list_operations.",
@@ -136,7 +130,7 @@ const apiGetTool = (platforms: Platforms) =>
     async handler({ service, path, query }, ctx) {
       const session = sessionFor(service, ctx, platforms);
       const request = session.profile.readRequest?.(path, query) ?? { method: "GET", path, query };
-      const data = await session.request(request, ctx.scope);
+      const data = await session.request(request);
       return { data };
     },
   });
@@ -154,7 +148,6 @@ const callParameters = {
 const apiCallTool = (platforms: Platforms) =>
   defineInfraTool({
     name: "infra_api_call",
-    service: "infra",
     title: "Send any upstream request",
     description:
       "Any request to an enabled service through its session, for operations without a dedicated tool. Prefer dedicated tools.",
@@ -170,10 +163,7 @@ const apiCallTool = (platforms: Platforms) =>
     async handler({ service, method, path, query, body }, ctx) {
       const session = sessionFor(service, ctx, platforms);
       const encoded = body === undefined ? {} : (session.profile.encodeBody?.(body) ?? { json: body });
-      const data = await session.request(
-        { method: method as HttpMethod, path, query, ...encoded },
-        ctx.scope,
-      );
+      const data = await session.request({ method, path, query, ...encoded });
       return { data };
     },
   });

@@ -1,12 +1,12 @@
 import { z } from "zod";
 import {
-  type AnyTool,
   DESTRUCTIVE,
   defineTool,
   isUpstreamScalar,
   type ListArgs,
   type ListPage,
   MUTATING,
+  type PlatformTool,
   pathSegment,
   READ_ONLY,
   type ToolContext,
@@ -59,7 +59,6 @@ const where = z.string().optional().describe("Filter, e.g. name CP '%web%' AND l
 
 const listServersTool = defineTool({
   name: "dci_list_servers",
-  service: "dci",
   title: "List DCImanager servers",
   description:
     "Bare-metal servers. where takes EQ, NE, CP (% wildcards), IS null, NOT, AND, parentheses; quote strings. Details: dci_get_server.",
@@ -92,7 +91,6 @@ const SERVER = z.looseObject(SERVER_FIELDS).describe("a server");
 
 const getServerTool = defineTool({
   name: "dci_get_server",
-  service: "dci",
   title: "Get a DCImanager server",
   description:
     "One server in full: state, power_status, ip, os_template, hardware_info, and operation (the last one's status).",
@@ -115,7 +113,6 @@ const POWERED = z.looseObject({ task: z.unknown().optional() }).nullable().catch
 
 const powerServerTool = defineTool({
   name: "dci_power_server",
-  service: "dci",
   title: "Power a DCImanager server",
   description: "Powers a server on or off, or hard-resets it. Check the result with dci_get_server.",
   input: {
@@ -152,7 +149,6 @@ const powerServerTool = defineTool({
 
 const updateSettingTool = defineTool({
   name: "dci_update_setting",
-  service: "dci",
   title: "Change a DCImanager setting",
   description:
     "Sets one platform setting. Current names and values: infra_api_get service=dci path=/api/dci/v3/setting.",
@@ -173,7 +169,6 @@ const updateSettingTool = defineTool({
 
 const listUsersTool = defineTool({
   name: "dci_list_users",
-  service: "dci",
   title: "List DCImanager users",
   description: "Platform users: id, email, roles, server_count.",
   input: { where: where.describe("Filter, e.g. email CP '%@example.com'") },
@@ -195,7 +190,6 @@ const LOGIN_KEY = z.looseObject({ id: z.unknown().optional(), key: z.string().mi
 
 const createLoginKeyTool = defineTool({
   name: "dci_create_login_key",
-  service: "dci",
   title: "Create a DCImanager login key",
   description:
     "Creates a one-time key that lets a user in for an hour without a password; returns the key and its login link.",
@@ -238,7 +232,6 @@ const createLoginKeyTool = defineTool({
 
 const setSessionTtlTool = defineTool({
   name: "dci_set_session_ttl",
-  service: "dci",
   title: "Set DCImanager token idle lifetime",
   description:
     "Sets how many minutes an unused session token lives on the platform (default 60), for every user.",
@@ -259,7 +252,7 @@ const setSessionTtlTool = defineTool({
   },
 });
 
-export const dciTools: AnyTool[] = [
+export const dciTools: PlatformTool[] = [
   listServersTool,
   getServerTool,
   powerServerTool,

@@ -2,10 +2,10 @@ import { z } from "zod";
 import type { ApiSession } from "../../auth/session.js";
 import { ToolInputError } from "../../errors.js";
 import {
-  type AnyTool,
   DESTRUCTIVE,
   defineTool,
   MUTATING,
+  type PlatformTool,
   READ_ONLY,
   upstreamField,
 } from "../../tools/define.js";
@@ -39,7 +39,6 @@ const ACCOUNTS = z.array(z.unknown()).describe("a JSON array");
 
 const statusTool = defineTool({
   name: "netprofiler_get_aws_status",
-  service: "netprofiler",
   title: "NetProfiler AWS sync status",
   description: "State of NetProfiler's AWS synchronisation: enabled, state, last sync and last success.",
   input: {},
@@ -52,7 +51,6 @@ const statusTool = defineTool({
 
 const listAccountsTool = defineTool({
   name: "netprofiler_list_aws_accounts",
-  service: "netprofiler",
   title: "List NetProfiler AWS accounts",
   description: "AWS accounts NetProfiler collects from: acc_id and access_key (secrets are never returned).",
   input: {},
@@ -89,7 +87,6 @@ const account = z
 
 const putAccountsTool = defineTool({
   name: "netprofiler_put_aws_accounts",
-  service: "netprofiler",
   title: "Create or update NetProfiler AWS accounts",
   description:
     "Creates or updates AWS accounts in NetProfiler. Pass secrets by secret_key_ref so they stay out of the chat.",
@@ -131,7 +128,6 @@ const putAccountsTool = defineTool({
 
 const deleteAccountsTool = defineTool({
   name: "netprofiler_delete_aws_accounts",
-  service: "netprofiler",
   title: "Delete NetProfiler AWS accounts",
   description: "Removes AWS accounts from NetProfiler; it stops collecting from them.",
   input: { acc_ids: z.array(nonEmpty("acc_id")).min(1).describe("acc_id values to delete") },
@@ -148,7 +144,6 @@ const deleteAccountsTool = defineTool({
 
 const syncTool = defineTool({
   name: "netprofiler_sync_aws_accounts",
-  service: "netprofiler",
   title: "Sync NetProfiler AWS accounts",
   description:
     "Syncs all AWS accounts; by default waits for the sync to finish and returns the final status.",
@@ -156,7 +151,7 @@ const syncTool = defineTool({
   output: { ...DONE, finished: z.boolean().optional(), status: z.record(z.string(), z.unknown()).optional() },
   annotations: MUTATING,
   preview: () => `POST ${NETPROFILER_AWS_BASE}/sync: sync all AWS accounts`,
-  async handler({ wait = true }, { session, signal, progress, scope }) {
+  async handler({ wait = true }, { session, signal, progress, deadline }) {
     await session.request({ method: "POST", path: `${NETPROFILER_AWS_BASE}/sync` });
     if (!wait)
       return { ok: true, summary: "Sync requested. Check progress with netprofiler_get_aws_status." };
@@ -166,7 +161,7 @@ const syncTool = defineTool({
       // The sync was requested: it is initializing, as far as anyone can say.
       unread: { state: "SYNC_INITIALIZING" },
       describe: (status) => `AWS sync: ${status.state ?? "unknown state"}`,
-      deadline: scope.deadline,
+      deadline,
       signal,
       progress,
     });
@@ -183,7 +178,6 @@ const syncTool = defineTool({
 
 const setSyncTool = defineTool({
   name: "netprofiler_set_aws_sync",
-  service: "netprofiler",
   title: "Enable or disable NetProfiler AWS sync",
   description: "Enables or disables synchronisation of all AWS accounts.",
   input: { status: z.enum(["ENABLED", "DISABLED"]).describe("New sync status") },
@@ -200,7 +194,7 @@ const setSyncTool = defineTool({
   },
 });
 
-export const netprofilerTools: AnyTool[] = [
+export const netprofilerTools: PlatformTool[] = [
   statusTool,
   listAccountsTool,
   putAccountsTool,

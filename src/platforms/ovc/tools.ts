@@ -2,11 +2,11 @@ import { z } from "zod";
 import type { ApiSession } from "../../auth/session.js";
 import { ToolInputError, UpstreamError } from "../../errors.js";
 import {
-  type AnyTool,
   DESTRUCTIVE,
   defineTool,
   type ListPage,
   MUTATING,
+  type PlatformTool,
   READ_ONLY,
   type ToolContext,
 } from "../../tools/define.js";
@@ -210,7 +210,7 @@ async function followTask(
     // The task was accepted: it runs, as far as anyone can say.
     unread: { running: true },
     describe: (task) => `${creation.label}: ${task.running ? "running" : task.ok ? "succeeded" : "failed"}`,
-    deadline: ctx.scope.deadline,
+    deadline: ctx.deadline,
     signal: ctx.signal,
     progress: ctx.progress,
   });
@@ -306,7 +306,6 @@ const location = z.string().describe("Location code, e.g. be-gen-1 (from ovc_lis
 
 const listLocationsTool = defineTool({
   name: "ovc_list_locations",
-  service: "ovc",
   title: "List OpenvCloud locations",
   description: "Locations: id, gid, name, locationCode (for ovc_create_cloudspace, ovc_list_sizes).",
   input: {},
@@ -319,7 +318,6 @@ const PORTAL_URL = z.string().describe("a URL");
 
 const getPortalUrlTool = defineTool({
   name: "ovc_get_portal_url",
-  service: "ovc",
   title: "Get the OpenvCloud portal URL",
   description: "The address of the OpenvCloud end-user portal, for a person to open.",
   input: {},
@@ -332,7 +330,6 @@ const getPortalUrlTool = defineTool({
 
 const listAccountsTool = defineTool({
   name: "ovc_list_accounts",
-  service: "ovc",
   title: "List OpenvCloud accounts",
   description: "Accounts the user can see: id, name, acl. Details: ovc_get_account.",
   input: {},
@@ -343,7 +340,6 @@ const listAccountsTool = defineTool({
 
 const getAccountTool = defineTool({
   name: "ovc_get_account",
-  service: "ovc",
   title: "Get an OpenvCloud account",
   description: "One account in full: status, acl with rights, resourceLimits, company.",
   input: { account_id: accountId },
@@ -356,7 +352,6 @@ const getAccountTool = defineTool({
 
 const listCloudspacesTool = defineTool({
   name: "ovc_list_cloudspaces",
-  service: "ovc",
   title: "List OpenvCloud cloudspaces",
   description:
     "Cloudspaces (private networks with a router): id, name, status, accountId, public IP, location.",
@@ -369,7 +364,6 @@ const listCloudspacesTool = defineTool({
 
 const getCloudspaceTool = defineTool({
   name: "ovc_get_cloudspace",
-  service: "ovc",
   title: "Get an OpenvCloud cloudspace",
   description: "One cloudspace in full: status (VIRTUAL, DEPLOYING, DEPLOYED...), acl, resourceLimits.",
   input: { cloudspace_id: cloudspaceId },
@@ -383,7 +377,6 @@ const cap = (what: string, unit = z.number().int()) => unit.optional().describe(
 
 const createCloudspaceTool = defineTool({
   name: "ovc_create_cloudspace",
-  service: "ovc",
   title: "Create an OpenvCloud cloudspace",
   description:
     "Creates a cloudspace (limits default to unlimited) and waits for the task; it then deploys until ovc_get_cloudspace shows DEPLOYED.",
@@ -493,7 +486,6 @@ async function deleteResource(
 
 const deleteCloudspaceTool = defineTool({
   name: "ovc_delete_cloudspace",
-  service: "ovc",
   title: "Delete an OpenvCloud cloudspace",
   description: "Deletes an empty cloudspace (delete its machines first); restorable unless permanently.",
   input: { cloudspace_id: cloudspaceId, permanently },
@@ -508,7 +500,6 @@ const deleteCloudspaceTool = defineTool({
 
 const listMachinesTool = defineTool({
   name: "ovc_list_machines",
-  service: "ovc",
   title: "List OpenvCloud machines",
   description:
     "Machines of a cloudspace: id, name, status, sizeId, vcpus, memory, disks. Details: ovc_get_machine.",
@@ -521,7 +512,6 @@ const listMachinesTool = defineTool({
 
 const getMachineTool = defineTool({
   name: "ovc_get_machine",
-  service: "ovc",
   title: "Get an OpenvCloud machine",
   description: "One machine in full: status, disks, interfaces with IPs, image, size, locked.",
   input: { machine_id: machineId },
@@ -615,7 +605,6 @@ async function checkMachine(args: MachineRequest, ctx: ToolContext): Promise<voi
 
 const createMachineTool = defineTool({
   name: "ovc_create_machine",
-  service: "ovc",
   title: "Create an OpenvCloud machine",
   description:
     "Creates a machine from an image (ovc_list_images) with size_id (ovc_list_sizes) or vcpus + memory_mb; waits for the task.",
@@ -673,7 +662,6 @@ const ACTIONS = {
 
 const machineActionTool = defineTool({
   name: "ovc_machine_action",
-  service: "ovc",
   title: "Start, stop or reboot an OpenvCloud machine",
   description:
     "Starts, stops, reboots, resets (hard), pauses or resumes a machine. Check with ovc_get_machine.",
@@ -702,7 +690,6 @@ const machineActionTool = defineTool({
 
 const deleteMachineTool = defineTool({
   name: "ovc_delete_machine",
-  service: "ovc",
   title: "Delete an OpenvCloud machine",
   description: "Deletes a machine and its disks; restorable from the recycle bin unless permanently.",
   input: { machine_id: machineId, permanently },
@@ -717,7 +704,6 @@ const deleteMachineTool = defineTool({
 
 const listImagesTool = defineTool({
   name: "ovc_list_images",
-  service: "ovc",
   title: "List OpenvCloud images",
   description: "Usable images (public ones plus an account's own): id, name, type, size in GB, username.",
   input: {
@@ -839,7 +825,6 @@ async function importWithBroker(args: ImageRequest, ctx: ToolContext): Promise<R
 
 const createImageTool = defineTool({
   name: "ovc_create_image",
-  service: "ovc",
   title: "Import an OpenvCloud image",
   description:
     "Imports a disk image from a URL into a location (gid from ovc_list_locations); waits for the task.",
@@ -883,7 +868,6 @@ const createImageTool = defineTool({
 
 const listSizesTool = defineTool({
   name: "ovc_list_sizes",
-  service: "ovc",
   title: "List OpenvCloud machine sizes",
   description: "Sizes allowed in a cloudspace or at a location: id, vcpus, memory (MB), disks (GB).",
   input: {
@@ -903,7 +887,6 @@ const listSizesTool = defineTool({
 
 const getTaskTool = defineTool({
   name: "ovc_get_task",
-  service: "ovc",
   title: "Get an OpenvCloud task",
   description: "A create call's task: running, succeeded (with result) or failed (with error).",
   input: { task_guid: z.string().describe("task_guid from a create call") },
@@ -918,14 +901,14 @@ const getTaskTool = defineTool({
   annotations: READ_ONLY,
   async handler({ task_guid }, { session }) {
     const task = await readTask(session, task_guid, ANY_TASK);
-    if (task.running) return { task_guid, status: "running" };
+    if (task.running) return { task_guid, status: "running" as const };
     return task.ok
-      ? { task_guid, status: "succeeded", result: task.result }
-      : { task_guid, status: "failed", error: describeFailure(task.result) };
+      ? { task_guid, status: "succeeded" as const, result: task.result }
+      : { task_guid, status: "failed" as const, error: describeFailure(task.result) };
   },
 });
 
-export const ovcTools: AnyTool[] = [
+export const ovcTools: PlatformTool[] = [
   listLocationsTool,
   getPortalUrlTool,
   listAccountsTool,

@@ -2,12 +2,12 @@ import { z } from "zod";
 import type { ApiSession } from "../../auth/session.js";
 import { describeError } from "../../errors.js";
 import {
-  type AnyTool,
   DESTRUCTIVE,
   defineTool,
   type ListPage,
   listAnswer,
   MUTATING,
+  type PlatformTool,
   READ_ONLY,
 } from "../../tools/define.js";
 import { pollUntil } from "../../tools/wait.js";
@@ -70,7 +70,6 @@ function asList(session: ApiSession, path: string): Promise<ListPage> {
 
 const listProjectsTool = defineTool({
   name: "squonk_list_projects",
-  service: "squonk",
   api: DM,
   title: "List Squonk2 projects",
   description: "Data Manager projects you can see: project_id, name, size. Files: squonk_list_project_files.",
@@ -83,7 +82,6 @@ const listProjectsTool = defineTool({
 
 const getProjectTool = defineTool({
   name: "squonk_get_project",
-  service: "squonk",
   api: DM,
   title: "Get a Squonk2 project",
   description: "One project: name, administrators, editors, observers, private, size, product.",
@@ -99,7 +97,6 @@ const FILES = z
 
 const listFilesTool = defineTool({
   name: "squonk_list_project_files",
-  service: "squonk",
   api: DM,
   title: "List files in a Squonk2 project",
   description:
@@ -122,7 +119,6 @@ const listFilesTool = defineTool({
 
 const listJobsTool = defineTool({
   name: "squonk_list_jobs",
-  service: "squonk",
   api: DM,
   title: "List Squonk2 jobs",
   description: "Jobs you can run: id, collection, job, version, name. Variables: squonk_get_job.",
@@ -134,7 +130,6 @@ const listJobsTool = defineTool({
 
 const getJobTool = defineTool({
   name: "squonk_get_job",
-  service: "squonk",
   api: DM,
   title: "Get a Squonk2 job",
   description:
@@ -222,7 +217,6 @@ const LAUNCHED = z
 
 const startTool = defineTool({
   name: "squonk_start_job_instance",
-  service: "squonk",
   api: DM,
   title: "Start a Squonk2 job",
   description: "Runs a job in a project; returns instance_id and task_id. Then: squonk_wait_for_instance.",
@@ -245,7 +239,6 @@ const startTool = defineTool({
 
 const dryRunTool = defineTool({
   name: "squonk_dry_run_job_instance",
-  service: "squonk",
   api: DM,
   title: "Dry-run a Squonk2 job",
   description: "Checks a job launch without running it; returns the command it would run.",
@@ -263,7 +256,6 @@ const dryRunTool = defineTool({
 
 const listInstancesTool = defineTool({
   name: "squonk_list_instances",
-  service: "squonk",
   api: DM,
   title: "List Squonk2 instances",
   description: "Job instances (runs): id, name, phase, job, launched, stopped. Details: squonk_get_instance.",
@@ -294,7 +286,6 @@ function readInstance(session: ApiSession, instance_id: string): Promise<Instanc
 
 const getInstanceTool = defineTool({
   name: "squonk_get_instance",
-  service: "squonk",
   api: DM,
   title: "Get a Squonk2 instance",
   description:
@@ -309,7 +300,6 @@ const hasStopped = (instance: Instance) => instance.stopped !== undefined && ins
 
 const waitTool = defineTool({
   name: "squonk_wait_for_instance",
-  service: "squonk",
   api: DM,
   title: "Wait for a Squonk2 instance",
   description:
@@ -323,14 +313,14 @@ const waitTool = defineTool({
   budgetMs: ({ timeout_seconds = DEFAULT_WAIT_SECONDS }) => timeout_seconds * 1000,
   async handler(
     { instance_id, timeout_seconds = DEFAULT_WAIT_SECONDS },
-    { session, scope, signal, progress },
+    { session, deadline, signal, progress },
   ) {
     const { value: instance, finished } = await pollUntil({
       read: () => readInstance(session, instance_id),
       done: hasStopped,
       describe: (i) =>
         `${i.name ?? instance_id}: ${i.phase ?? "unknown phase"} (run time ${i.run_time ?? "0"})`,
-      deadline: scope.deadline,
+      deadline,
       signal,
       progress,
     });
@@ -372,7 +362,6 @@ const DELETED = z.looseObject({ task_id: z.unknown().optional() }).nullable().de
 
 const deleteInstanceTool = defineTool({
   name: "squonk_delete_instance",
-  service: "squonk",
   api: DM,
   title: "Delete a Squonk2 instance",
   description: "Deletes one job instance; a job still running is stopped. Returns the deletion's task_id.",
@@ -415,7 +404,6 @@ const shownForDeletion = new WeakMap<object, InstanceSummary[]>();
 
 const deleteProjectInstancesTool = defineTool({
   name: "squonk_delete_project_instances",
-  service: "squonk",
   api: DM,
   title: "Delete all of a project's Squonk2 instances",
   description:
@@ -430,12 +418,12 @@ const deleteProjectInstancesTool = defineTool({
     const named = instances.map((instance) => describeInstance(instance.id, instance)).join(", ");
     return `DELETE /instance/{id} for the ${instances.length} instance(s) of project ${args.project_id}: ${named}; running jobs are stopped`;
   },
-  async handler(args, { session, scope, signal, redactor }) {
+  async handler(args, { session, deadline, signal, redactor }) {
     const instances = shownForDeletion.get(args) ?? (await projectInstances(session, args.project_id));
     const outcomes: Record<string, unknown>[] = [];
     for (const instance of instances) {
       const outcome: Record<string, unknown> = { instance_id: instance.id, name: instance.name };
-      if (signal.aborted || Date.now() >= scope.deadline) {
+      if (signal.aborted || Date.now() >= deadline) {
         outcomes.push({
           ...outcome,
           ok: false,
@@ -476,7 +464,6 @@ const TASK = z
 
 const getTaskTool = defineTool({
   name: "squonk_get_task",
-  service: "squonk",
   api: DM,
   title: "Get a Squonk2 task",
   description:
@@ -525,7 +512,6 @@ const getTaskTool = defineTool({
 
 const listTasksTool = defineTool({
   name: "squonk_list_tasks",
-  service: "squonk",
   api: DM,
   title: "List Squonk2 tasks",
   description:
@@ -542,7 +528,6 @@ const listTasksTool = defineTool({
 
 const listProductsTool = defineTool({
   name: "squonk_list_products",
-  service: "squonk",
   api: AS,
   title: "List Squonk2 products",
   description: "Account Server products (project tiers, storage): product_id, name, type, unit, coins.",
@@ -554,7 +539,6 @@ const listProductsTool = defineTool({
 
 const listUnitsTool = defineTool({
   name: "squonk_list_units",
-  service: "squonk",
   api: AS,
   title: "List Squonk2 units",
   description: "Account Server units (the budget holders of an organisation): unit_id, name, billing_day.",
@@ -564,7 +548,7 @@ const listUnitsTool = defineTool({
   handler: (_args, { session }) => asList(session, "/unit"),
 });
 
-export const squonkTools: AnyTool[] = [
+export const squonkTools: PlatformTool[] = [
   listProjectsTool,
   getProjectTool,
   listFilesTool,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type AnyTool, defineTool, listAnswer, READ_ONLY } from "../../tools/define.js";
+import { defineTool, listAnswer, type PlatformTool, READ_ONLY } from "../../tools/define.js";
 import { SSMCM_API_BASE } from "./profile.js";
 
 const DEFAULT_LIMIT = 10;
@@ -7,7 +7,6 @@ const BUCKET_LIST = listAnswer("a bucket list");
 
 const listS3BucketsTool = defineTool({
   name: "ssmcm_list_s3_buckets",
-  service: "ssmcm",
   title: "List SSMCM S3 buckets",
   description:
     "AWS S3 buckets in SSMCM's multicloud inventory: name, region, account, size, objects, public flag, tags. search matches text.",
@@ -28,4 +27,4 @@ const listS3BucketsTool = defineTool({
   },
 });
 
-export const ssmcmTools: AnyTool[] = [listS3BucketsTool];
+export const ssmcmTools: PlatformTool[] = [listS3BucketsTool];
