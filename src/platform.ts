@@ -1,11 +1,11 @@
-import type { AuthStrategy, ServiceProfile } from "./auth/types.js";
+import type { ApiProfile, AuthStrategy } from "./auth/types.js";
 import type { ConfigurablePlatform } from "./config.js";
 import type { AnyTool, PlatformTool } from "./tools/define.js";
 
 /** One upstream API a platform opens: a Session is made for each. */
 export interface ApiPlan {
   url: string;
-  profile: ServiceProfile;
+  profile: ApiProfile;
   strategy: AuthStrategy;
 }
 

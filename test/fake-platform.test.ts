@@ -3,7 +3,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import type { AuthStrategy, ServiceProfile } from "../src/auth/types.js";
+import type { ApiProfile, AuthStrategy } from "../src/auth/types.js";
 import { ConfigError, type ConfigReader, loadConfig } from "../src/config.js";
 import { bundleManifest, registryEntry, servedProducts, userSettings } from "../src/packaging.js";
 import { definePlatform } from "../src/platform.js";
@@ -44,7 +44,7 @@ class WidgetEmulator extends Emulator {
   }
 }
 
-const profile: ServiceProfile = {
+const profile: ApiProfile = {
   api: "widgets",
   probe: { method: "GET", path: "/widgets/1" },
   operations: [{ method: "GET", path: "/widgets/{id}", summary: "One widget" }],

@@ -24,6 +24,7 @@ import {
   readBody,
 } from "./transport.js";
 import type {
+  ApiProfile,
   AuthStrategy,
   CallScope,
   Credential,
@@ -31,13 +32,12 @@ import type {
   LoginContext,
   Outcome,
   RawResponse,
-  ServiceProfile,
   UpstreamRequest,
 } from "./types.js";
 
 export interface SessionOptions {
   baseUrl: string;
-  profile: ServiceProfile;
+  profile: ApiProfile;
   strategy: AuthStrategy;
   tls: TlsConfig;
   timeoutMs: number;
@@ -79,7 +79,7 @@ export class ApiSession {
   }
 
   /** How this API answers: its probe, its operations, how it reads and encodes (the generic tools use it). */
-  get profile(): ServiceProfile {
+  get profile(): ApiProfile {
     return this.#session.profile;
   }
 
@@ -144,7 +144,7 @@ interface HeldCredential {
  */
 export class Session {
   readonly baseUrl: string;
-  readonly profile: ServiceProfile;
+  readonly profile: ApiProfile;
   readonly strategy: AuthStrategy;
   /** What tools learnt about this instance (see InstanceFacts); it lives as long as the session. */
   readonly facts: InstanceFacts = new Map<string, string>();
@@ -172,7 +172,7 @@ export class Session {
   }
 
   /**
-   * The ky instance, built on first use: ky and fetch load when a service is first called, not at
+   * The ky instance, built on first use: ky and fetch load when an API is first called, not at
    * start-up (a measured fifth of the cold start, paid by every session even if no tool is called).
    */
   async #client(): Promise<KyInstance> {
@@ -363,8 +363,8 @@ export class Session {
     return url.href;
   }
 
-  #where(request: UpstreamRequest): { service: string; method: string; path: string } {
-    return { service: this.api, method: request.method, path: request.path };
+  #where(request: UpstreamRequest): { api: string; method: string; path: string } {
+    return { api: this.api, method: request.method, path: request.path };
   }
 
   #recordError<E extends UpstreamError>(error: E): E {
@@ -652,7 +652,7 @@ function errorMessage(outcome: Outcome): string {
 }
 
 function networkError(
-  where: { service: string; method: string; path: string },
+  where: { api: string; method: string; path: string },
   error: unknown,
   retries: number,
   prefix: string,

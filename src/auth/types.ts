@@ -104,7 +104,7 @@ export interface Operation {
 }
 
 /** The per-API differences, as data (DESIGN.md "a service is a profile plus a toolset"). */
-export interface ServiceProfile {
+export interface ApiProfile {
   /** API id used in errors and by the generic tools (the platform's name, or `<platform>_<api>`). */
   readonly api: string;
   /** Headers on every request, login included. */

@@ -116,7 +116,7 @@ export function createDciLoginKeyAuth(key: string): AuthStrategy {
       };
       if (spent !== undefined) {
         throw new LoginError({
-          service: "dci",
+          api: "dci",
           method: request.method,
           path: request.path,
           message: `DCI_LOGIN_KEY ${spent}; it was not sent again`,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Operation, Outcome, RawResponse, ServiceProfile } from "../../auth/types.js";
+import type { ApiProfile, Operation, Outcome, RawResponse } from "../../auth/types.js";
 import { describeBody } from "../../errors.js";
 
 /** DCImanager 6's wire facts (upstreams.md section 2): where its services live. */
@@ -94,7 +94,7 @@ export const DCI_OPERATIONS: readonly Operation[] = [
   },
 ];
 
-export const dciProfile: ServiceProfile = {
+export const dciProfile: ApiProfile = {
   api: "dci",
   // The vendor's sample sends this on every call, the key exchange included.
   headers: { "isp-box-instance": "true" },

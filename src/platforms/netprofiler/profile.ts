@@ -1,4 +1,4 @@
-import type { Operation, Outcome, RawResponse, ServiceProfile } from "../../auth/types.js";
+import type { ApiProfile, Operation, Outcome, RawResponse } from "../../auth/types.js";
 import { describeBody } from "../../errors.js";
 
 /** Where the AWS Integration API lives (upstreams.md section 5). */
@@ -30,7 +30,7 @@ export function parseNetprofilerError(body: unknown): { code?: string; message: 
   return { message: describeBody(body, "empty error body") };
 }
 
-export const netprofilerProfile: ServiceProfile = {
+export const netprofilerProfile: ApiProfile = {
   api: "netprofiler",
   probe: { method: "GET", path: `${NETPROFILER_AWS_BASE}/status` },
   get operations() {

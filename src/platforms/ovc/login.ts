@@ -160,7 +160,7 @@ export function createOvcJwtAuth(jwt: string): AuthStrategy {
     async login(): Promise<Credential> {
       if (expiresAt !== undefined && Date.now() >= expiresAt) {
         throw new LoginError({
-          service: "ovc",
+          api: "ovc",
           message: `OVC_JWT expired at ${new Date(expiresAt).toISOString()}, so it was not sent`,
           hint: `To go on, ${JWT_RENEW}`,
         });

@@ -1,5 +1,5 @@
 import { operationsFromOpenApi } from "../../auth/operations.js";
-import type { Operation, Outcome, RawResponse, ServiceProfile, UpstreamRequest } from "../../auth/types.js";
+import type { ApiProfile, Operation, Outcome, RawResponse, UpstreamRequest } from "../../auth/types.js";
 import { ToolInputError } from "../../errors.js";
 
 /**
@@ -257,7 +257,7 @@ export const OVC_OPERATIONS: readonly Operation[] = [
 /** Where the instance describes its own actor methods (Swagger 2.0, for every actor). */
 const CATALOGUE = "system/docgenerator/prepareCatalog";
 
-export const ovcProfile: ServiceProfile = {
+export const ovcProfile: ApiProfile = {
   api: "ovc",
   // Without it the portal answers a form post with Python's str(result) as text/plain.
   headers: { accept: "application/json" },

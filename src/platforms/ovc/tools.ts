@@ -37,7 +37,7 @@ function callMethod(
 }
 
 function where(method: string) {
-  return { service: "ovc", method: "POST", path: ovcPath(method) };
+  return { api: "ovc", method: "POST", path: ovcPath(method) };
 }
 
 const JSON_LIST = z.array(z.unknown()).describe("a JSON list");

@@ -1,4 +1,4 @@
-import type { Operation, Outcome, RawResponse, ServiceProfile, UpstreamRequest } from "../../auth/types.js";
+import type { ApiProfile, Operation, Outcome, RawResponse, UpstreamRequest } from "../../auth/types.js";
 import { ToolInputError } from "../../errors.js";
 
 /**
@@ -116,7 +116,7 @@ function commonHint(status: number | undefined, clientIdVariable: string): strin
   return undefined;
 }
 
-export const squonkDmProfile: ServiceProfile = {
+export const squonkDmProfile: ApiProfile = {
   api: "squonk_dm",
   // The Python client's ping: cheap, and it needs a token.
   probe: { method: "GET", path: "/account-server/namespace" },
@@ -153,7 +153,7 @@ export const squonkDmProfile: ServiceProfile = {
   },
 };
 
-export const squonkAsProfile: ServiceProfile = {
+export const squonkAsProfile: ApiProfile = {
   api: "squonk_as",
   probe: { method: "GET", path: "/unit" },
   operations: SQUONK_AS_OPERATIONS,

@@ -1,5 +1,5 @@
 import { operationsFromOpenApi } from "../../auth/operations.js";
-import type { Operation, Outcome, RawResponse, ServiceProfile, UpstreamRequest } from "../../auth/types.js";
+import type { ApiProfile, Operation, Outcome, RawResponse, UpstreamRequest } from "../../auth/types.js";
 import { describeBody } from "../../errors.js";
 
 /** Where SSMCM's API lives (upstreams.md section 1; the vendor's API page). */
@@ -72,7 +72,7 @@ export const SSMCM_OPERATIONS: readonly Operation[] = [
   },
 ];
 
-export const ssmcmProfile: ServiceProfile = {
+export const ssmcmProfile: ApiProfile = {
   api: "ssmcm",
   probe: { method: "GET", path: `${SSMCM_API_BASE}/aws/s3`, query: { length: 1 } },
   operations: SSMCM_OPERATIONS,
