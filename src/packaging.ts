@@ -159,14 +159,21 @@ export function bundleManifest(pkg: PackageInfo, platforms: readonly Platform[])
 /** The server.json schema the registry entry follows. */
 export const REGISTRY_SCHEMA = "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json";
 
+/** The registry takes at most 100 characters: the products while they fit, how many there are after. */
+function registryDescription(platforms: readonly Platform[]): string {
+  const named = `Operate ${servedProducts(platforms)} from an AI assistant.`;
+  return named.length <= 100
+    ? named
+    : `Operate ${platforms.length} infrastructure platforms from an AI assistant.`;
+}
+
 /** The MCP Registry entry: the npm package, run over stdio, with every setting as an optional variable. */
 export function registryEntry(pkg: PackageInfo, platforms: readonly Platform[]): Record<string, unknown> {
   const formats = { string: "string", file: "filepath", boolean: "boolean" } as const;
   return {
     $schema: REGISTRY_SCHEMA,
     name: pkg.mcpName,
-    // The registry takes at most 100 characters here.
-    description: `Operate ${servedProducts(platforms)} from an AI assistant.`,
+    description: registryDescription(platforms),
     version: pkg.version,
     packages: [
       {

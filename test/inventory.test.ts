@@ -25,9 +25,12 @@ describe("tool inventory", () => {
   });
 
   it("names are snake_case <service>_<verb>_<noun>, at most 64 characters", () => {
+    const TOOL_NAME = new RegExp(
+      `^(infra|${PLATFORMS.map((platform) => platform.name).join("|")})(_[a-z0-9]+)+$`,
+    );
     for (const tool of tools) {
       expect(tool.name.length, tool.name).toBeLessThanOrEqual(64);
-      expect(tool.name, tool.name).toMatch(/^(infra|ssmcm|dci|squonk|ovc|netprofiler)(_[a-z0-9]+)+$/);
+      expect(tool.name, tool.name).toMatch(TOOL_NAME);
     }
   });
 
