@@ -205,8 +205,8 @@ describe("rules between arguments", () => {
   });
 });
 
-describe("the platforms' rules between arguments", () => {
-  it("refuse before any confirmation is asked, under INFRA_MCP_CONFIRM=mutating and the default", async () => {
+describe("the platforms' refusals of their arguments", () => {
+  it("come before any confirmation is asked (rules between arguments, an unknown secret_key_ref), under INFRA_MCP_CONFIRM=mutating and the default", async () => {
     const cases = [
       {
         tool: "ovc_create_machine",
@@ -230,6 +230,13 @@ describe("the platforms' rules between arguments", () => {
         tool: "ovc_list_sizes",
         args: { cloudspace_id: 101, location: "be-gen-1" },
         text: "ovc_list_sizes needs cloudspace_id or location (one of them). Nothing was sent.",
+      },
+      {
+        tool: "netprofiler_put_aws_accounts",
+        args: { accounts: [{ acc_id: "x", access_key: "AKIAX", secret_key_ref: "MISSING" }] },
+        text:
+          'secret_key_ref "MISSING": INFRA_MCP_SECRET_MISSING is not set in the server\'s environment. ' +
+          "No INFRA_MCP_SECRET_* variables are set. Nothing was sent.",
       },
       {
         tool: "squonk_get_job",
@@ -257,7 +264,8 @@ describe("the platforms' rules between arguments", () => {
             }
           : {}),
       });
-      const sent = () => harness!.ovc.requests.length + harness!.squonk.requests.length;
+      const sent = () =>
+        harness!.ovc.requests.length + harness!.squonk.requests.length + harness!.netprofiler.requests.length;
       const before = sent();
       for (const { tool, args, text } of cases) {
         const what = `${tool} (${confirm}, ${elicitation ? "elicitation" : "token"})`;

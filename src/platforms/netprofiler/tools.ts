@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ApiSession } from "../../auth/session.js";
+import type { Config } from "../../config.js";
 import { ToolInputError } from "../../errors.js";
 import {
   DESTRUCTIVE,
@@ -85,6 +86,18 @@ const account = z
     "give secret_key or secret_key_ref, not both",
   );
 
+/** The value of `INFRA_MCP_SECRET_<ref>`, the only variables a reference can name; refused when unset. */
+function secretFor(ref: string, config: Config): string {
+  const value = config.secrets.get(ref);
+  if (value !== undefined) return value;
+  const known = [...config.secrets.keys()];
+  throw new ToolInputError(
+    `secret_key_ref "${ref}": INFRA_MCP_SECRET_${ref} is not set in the server's environment. ` +
+      (known.length > 0 ? `Known names: ${known.join(", ")}.` : "No INFRA_MCP_SECRET_* variables are set.") +
+      " Nothing was sent.",
+  );
+}
+
 const putAccountsTool = defineTool({
   name: "netprofiler_put_aws_accounts",
   title: "Create or update NetProfiler AWS accounts",
@@ -95,22 +108,16 @@ const putAccountsTool = defineTool({
   annotations: { ...MUTATING, idempotent: true },
   preview: ({ accounts }) =>
     `PUT ${NETPROFILER_AWS_BASE}/auth_codes: create or update AWS account(s) ${accounts.map((a) => a.acc_id).join(", ")}`,
+  // An unknown reference is refused before anyone is asked to confirm the call.
+  async precheck({ accounts }, { config }) {
+    for (const { secret_key_ref } of accounts)
+      if (secret_key_ref !== undefined) secretFor(secret_key_ref, config);
+  },
   async handler({ accounts }, { session, config }) {
     const body = accounts.map(({ acc_id, access_key, secret_key, secret_key_ref }) => {
       const entry: Record<string, string> = { acc_id, access_key };
       if (secret_key_ref !== undefined) {
-        const value = config.secrets.get(secret_key_ref);
-        if (value === undefined) {
-          const known = [...config.secrets.keys()];
-          throw new ToolInputError(
-            `secret_key_ref "${secret_key_ref}": INFRA_MCP_SECRET_${secret_key_ref} is not set in the server's environment. ` +
-              (known.length > 0
-                ? `Known names: ${known.join(", ")}.`
-                : "No INFRA_MCP_SECRET_* variables are set.") +
-              " Nothing was sent.",
-          );
-        }
-        entry.secret_key = value;
+        entry.secret_key = secretFor(secret_key_ref, config);
       } else if (secret_key !== undefined) {
         entry.secret_key = secret_key;
       }
