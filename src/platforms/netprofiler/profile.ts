@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { ApiProfile, Operation, Outcome, RawResponse } from "../../auth/types.js";
 import { describeBody } from "../../errors.js";
 
@@ -13,14 +14,21 @@ const AUTH_EXPIRED_IDS = new Set([
   "AUTH_INVALID_CREDENTIALS",
 ]);
 
+/** The error envelope: `error_id` is what tells it from an answer (any value, any type). */
+const ERROR_ENVELOPE = z.looseObject({
+  error_id: z.unknown().refine((id) => id !== undefined),
+  error_text: z.unknown().optional(),
+});
+
 /**
  * Reads `{error_id, error_text, error_info?}` (JSON) or `<error error_id=".." error_text=".."/>` (XML);
  * anything else becomes the message as it is.
  */
 export function parseNetprofilerError(body: unknown): { code?: string; message: string } {
-  if (body !== null && typeof body === "object" && "error_id" in body) {
-    const envelope = body as { error_id: unknown; error_text?: unknown };
-    return { code: String(envelope.error_id), message: String(envelope.error_text ?? "no error text") };
+  const envelope = ERROR_ENVELOPE.safeParse(body);
+  if (envelope.success) {
+    const { error_id, error_text } = envelope.data;
+    return { code: String(error_id), message: String(error_text ?? "no error text") };
   }
   if (typeof body === "string") {
     const xml = /<error\b[^>]*error_id="([^"]*)"[^>]*error_text="([^"]*)"/.exec(body);
