@@ -450,14 +450,15 @@ async function layers(np, counts) {
   const [{ default: ky }, httpModule, sessionModule, netprofiler, services, safety, logging] =
     await Promise.all([
       import("ky"),
-      import("../dist/auth/http.js"),
+      import("../dist/auth/transport.js"),
       import("../dist/auth/session.js"),
-      import("../dist/auth/netprofiler.js"),
-      import("../dist/services/netprofiler.js"),
+      import("../dist/platforms/netprofiler/login.js"),
+      import("../dist/platforms/netprofiler/profile.js"),
       import("../dist/safety/redact.js"),
       import("../dist/log.js"),
     ]);
-  const { username, password } = (await import("../dist/sandbox/netprofiler.js")).NETPROFILER_SANDBOX;
+  const { username, password } = (await import("../dist/platforms/netprofiler/emulator.js"))
+    .NETPROFILER_SANDBOX;
   const url = `${np.url}${STATUS_PATH}`;
   const headers = {
     accept: "application/json",
@@ -694,15 +695,17 @@ async function main() {
   deadline.unref();
 
   let startSandbox;
+  let PLATFORMS;
   try {
     ({ startSandbox } = await import("../dist/sandbox/index.js"));
+    ({ PLATFORMS } = await import("../dist/platforms/index.js"));
   } catch (error) {
     throw new Error(`dist/ is missing or stale (${error.message}); run \`npm run build\` first.`);
   }
 
   const cwd = mkdtempSync(join(tmpdir(), "infra-mcp-bench-")); // no stray .env can reach the servers
   temporary.add(cwd);
-  const sandbox = await startSandbox();
+  const sandbox = await startSandbox(PLATFORMS);
   const np = sandbox.emulators.get("netprofiler");
   const env = { ...sandbox.env, INFRA_MCP_LOG_LEVEL: "warn" };
   const log = (message) => console.error(`bench: ${message}`);

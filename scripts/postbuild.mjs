@@ -5,6 +5,7 @@
 import { chmodSync } from "node:fs";
 
 chmodSync(new URL("../dist/cli.js", import.meta.url), 0o755);
-const { allTools } = await import("../dist/tools/index.js");
+const { PLATFORMS } = await import("../dist/platforms/index.js");
+const { toolsOf } = await import("../dist/tools/index.js");
 const { writeSchemaCache } = await import("../dist/tools/schemas.js");
-writeSchemaCache(allTools);
+writeSchemaCache(toolsOf(PLATFORMS));

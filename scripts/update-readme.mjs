@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// Regenerates the tool reference in README.md from the built tool definitions (npm run docs).
+// Regenerates README.md's parts that come from the registry (npm run docs): the platforms' block of the
+// Environment section and the tool reference.
 import { readFileSync, writeFileSync } from "node:fs";
-import { renderToolReference, replaceToolTable } from "../dist/tools/docs.js";
-import { allTools } from "../dist/tools/index.js";
+import { PLATFORMS } from "../dist/platforms/index.js";
+import { updateReadme } from "../dist/readme.js";
 
 const path = new URL("../README.md", import.meta.url);
 const before = readFileSync(path, "utf8");
-const after = replaceToolTable(before, renderToolReference(allTools));
+const after = updateReadme(before, PLATFORMS);
 if (after === before) {
-  console.log("README.md tool reference is up to date.");
+  console.log("README.md's generated parts are up to date.");
 } else {
   writeFileSync(path, after);
-  console.log("README.md tool reference updated.");
+  console.log("README.md's generated parts updated.");
 }

@@ -2,11 +2,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, type ConfigProblem, formatProblems, loadConfig } from "./config.js";
+// The composition root: the one core module that imports the registry, and hands it to the rest.
+import { PLATFORMS } from "./platforms/index.js";
 import { drainOnSignals, reviewReplicaSettings } from "./replicas.js";
 // The sandbox (emulators, node:http) and dotenv load only when used: start-up is paid by every session.
 import type { Sandbox } from "./sandbox/index.js";
 import { createRuntime, createServer, VERSION } from "./server.js";
-import { PLATFORMS } from "./services/index.js";
 import { StdioTransport } from "./stdio.js";
 
 const USAGE = `infra-mcp ${VERSION}: one MCP server for ${PLATFORMS.map((p) => p.title).join(", ")}.
@@ -85,24 +86,25 @@ async function main(): Promise<void> {
   };
   let sandbox: Sandbox | undefined;
   if (values.sandbox) {
-    const { SERVICE_PREFIXES, startSandbox } = await import("./sandbox/index.js");
-    sandbox = await startSandbox();
+    const { sandboxPrefixes, startSandbox } = await import("./sandbox/index.js");
+    sandbox = await startSandbox(PLATFORMS);
+    const prefixes = sandboxPrefixes(PLATFORMS);
     for (const name of Object.keys(env)) {
-      if (SERVICE_PREFIXES.some((prefix) => name.startsWith(prefix))) delete env[name];
+      if (prefixes.some((prefix) => name.startsWith(prefix))) delete env[name];
     }
     Object.assign(env, sandbox.env);
   }
 
   let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig(env, { toolsets: values.toolsets, readOnly: values["read-only"] });
+    config = loadConfig(PLATFORMS, env, { toolsets: values.toolsets, readOnly: values["read-only"] });
   } catch (error) {
     await sandbox?.stop();
     if (error instanceof ConfigError) fail(error.message);
     throw error;
   }
 
-  const runtime = createRuntime(config);
+  const runtime = createRuntime(config, PLATFORMS);
   for (const warning of config.warnings) runtime.logger.warn(warning);
   process.on("uncaughtException", (error) =>
     runtime.logger.error(`uncaught: ${error.stack ?? error.message}`),

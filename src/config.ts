@@ -1,6 +1,4 @@
 import { readFileSync } from "node:fs";
-import { PLATFORMS } from "./services/index.js";
-import type { Platform, PlatformVariable } from "./services/platform.js";
 
 /**
  * Environment -> typed configuration: the shared settings here, each platform's own through its registry
@@ -52,6 +50,46 @@ export interface Config {
   credentials: readonly string[];
   /** Things worth telling the user that do not stop the server (a misspelt variable). */
   warnings: readonly string[];
+}
+
+/** One environment variable of a platform, as `--help` and the configuration errors show it. */
+export interface PlatformVariable {
+  name: string;
+  /** A value that would work, shown in configuration errors (`<NAME>=<example>`). */
+  example: string;
+  /**
+   * What it holds, in a sentence for a person filling in a settings form (the MCP bundle's and the MCP
+   * Registry entry's, both generated from the registry).
+   */
+  description: string;
+  /** Its value is a credential: scrubbed from every output. */
+  secret?: boolean;
+  /** Names people set by mistake for this one (`DCI_USER` for `DCI_EMAIL`), to suggest it when they do. */
+  aliases?: readonly string[];
+  /**
+   * Its value can be used once (a one-time login key): it yields one session, for one process, so a set
+   * of replicas cannot share it. `--http` says so; with a shared Redis it is refused. `instead` names
+   * credentials that replicas can share.
+   */
+  usableOnce?: { instead: string };
+}
+
+/**
+ * What the configuration reads of a platform's registry entry (the rest of the entry is in platform.ts):
+ * its name, its variables and the reader that makes its settings of them.
+ */
+export interface ConfigurablePlatform<Settings = unknown> {
+  /** Toolset name (`INFRA_MCP_TOOLSETS`, `--toolsets`) and tool-name prefix. */
+  readonly name: string;
+  /** Prefix of its variables without the underscore; its TLS variables are `<prefix>_CA_FILE` and
+   * `<prefix>_TLS_INSECURE`. */
+  readonly prefix: string;
+  /** The variable that enables it: a platform is enabled when it is set (TOOLS.md section 2). */
+  readonly urlVariable: string;
+  /** Every variable it reads besides the TLS ones, the URL variable included. */
+  readonly variables: readonly PlatformVariable[];
+  /** Reads and checks its variables, recording problems on the reader; undefined when they are wrong. */
+  read(reader: ConfigReader): Settings | undefined;
 }
 
 export interface ConfigProblem {
@@ -175,8 +213,6 @@ export class ConfigReader {
 export interface LoadOptions {
   /** Reads a CA file; injectable so tests need no files. */
   readFile?: (path: string) => string;
-  /** The platforms to read (default: the registry). */
-  platforms?: readonly Platform[];
 }
 
 /**
@@ -194,22 +230,27 @@ function withoutUnfilledFields(env: Env): Env {
   );
 }
 
-/** Builds the configuration or throws a ConfigError listing every problem. */
-export function loadConfig(given: Env, flags: ConfigFlags = {}, options: LoadOptions = {}): Config {
+/**
+ * Builds the configuration of the given platforms (the registry, handed in by the composition root) or
+ * throws a ConfigError listing every problem.
+ */
+export function loadConfig(
+  platforms: readonly ConfigurablePlatform[],
+  given: Env,
+  flags: ConfigFlags = {},
+  options: LoadOptions = {},
+): Config {
   const env = withoutUnfilledFields(given);
   const readText = options.readFile ?? ((path: string) => readFileSync(path, "utf8"));
-  const platforms = options.platforms ?? PLATFORMS;
   const r = new ConfigReader(env);
 
   // A platform whose variables are all absent is simply not enabled; some but not its URL is an error.
-  const configured: Platform[] = [];
+  const configured: ConfigurablePlatform[] = [];
   for (const platform of platforms) {
-    const present = r.present(platform.variables.map((variable: PlatformVariable) => variable.name));
+    const present = r.present(platform.variables.map((variable) => variable.name));
     if (present.length === 0) continue;
     if (r.get(platform.urlVariable) === undefined) {
-      const example = platform.variables.find(
-        (v: PlatformVariable) => v.name === platform.urlVariable,
-      )?.example;
+      const example = platform.variables.find((v) => v.name === platform.urlVariable)?.example;
       r.problem(
         platform.urlVariable,
         `missing, but ${present.join(", ")} ${present.length === 1 ? "is" : "are"} set`,
@@ -239,9 +280,7 @@ export function loadConfig(given: Env, flags: ConfigFlags = {}, options: LoadOpt
           `${toolsetsVariable}=${platforms.map((p) => p.name).join(",")}`,
         );
       } else if (!configured.includes(platform)) {
-        const example = platform.variables.find(
-          (v: PlatformVariable) => v.name === platform.urlVariable,
-        )?.example;
+        const example = platform.variables.find((v) => v.name === platform.urlVariable)?.example;
         r.problem(
           toolsetsVariable,
           `toolset "${name}" is requested but ${platform.urlVariable} is not set`,
@@ -331,18 +370,18 @@ function readRedisUrl(r: ConfigReader): string | undefined {
  * Variables that carry a platform's prefix but that no platform reads (`DCI_USER`, `NETPROFILER_TOKEN`): a
  * misspelling that would otherwise pass silently. Each names the closest real variable.
  */
-function unknownVariables(env: Env, platforms: readonly Platform[]): string[] {
+function unknownVariables(env: Env, platforms: readonly ConfigurablePlatform[]): string[] {
   const warnings: string[] = [];
   for (const name of Object.keys(env).sort()) {
     const platform = platforms.find((p) => name.startsWith(`${p.prefix}_`));
     if (platform === undefined) continue;
     const known = [
-      ...platform.variables.map((variable: PlatformVariable) => variable.name),
+      ...platform.variables.map((variable) => variable.name),
       `${platform.prefix}_TLS_INSECURE`,
       `${platform.prefix}_CA_FILE`,
     ];
     if (known.includes(name)) continue;
-    const alias = platform.variables.find((variable: PlatformVariable) => variable.aliases?.includes(name));
+    const alias = platform.variables.find((variable) => variable.aliases?.includes(name));
     const closest = alias?.name ?? nearest(name, known);
     warnings.push(
       `${name} is not a variable infra-mcp reads${closest === undefined ? "" : `; did you mean ${closest}?`}`,

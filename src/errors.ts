@@ -1,14 +1,17 @@
 /**
  * Typed failures. Handlers and sessions throw these; only `describeError` turns them into the text a
- * model reads, so every failure names the service, the request, the upstream's answer and a next step.
+ * model reads, so every failure names the API, the request, the upstream's answer and a next step.
  */
 
 export interface UpstreamErrorDetails {
-  /** API id as the generic tools name it (a platform name, or `<platform>_<api>` for a second API). */
-  service: string;
+  /**
+   * The API's id, as the generic tools' `service` parameter names it (a platform's name, or
+   * `<platform>_<api>` for a second API).
+   */
+  api: string;
   /** Absent, with `path`, when nothing was sent: a fixed credential known to be expired is refused first. */
   method?: string;
-  /** Path relative to the service's base URL, without the query string. */
+  /** Path relative to the API's base URL, without the query string. */
   path?: string;
   /** HTTP status, absent when no answer came back (network failure, timeout). */
   status?: number;
@@ -51,7 +54,7 @@ export function describeBody(body: unknown, empty = "empty answer"): string {
 
 /** A 2xx answer whose body is not what the API documents (an HTML page from a proxy, a truncated body). */
 export function unexpectedAnswer(
-  where: { service: string; method: string; path: string },
+  where: { api: string; method: string; path: string },
   expected: string,
   body: unknown,
 ): UpstreamError {
@@ -109,13 +112,13 @@ export function describeError(error: unknown, scrub: (text: string) => string): 
     const d = error.details;
     // Nothing was sent, so there is no request or answer to name: what was refused, and what to do.
     if (d.method === undefined || d.path === undefined)
-      return `${d.service}${error instanceof LoginError ? " login failed" : ""}: ${d.message}.${d.hint ? ` ${d.hint}` : ""}`;
+      return `${d.api}${error instanceof LoginError ? " login failed" : ""}: ${d.message}.${d.hint ? ` ${d.hint}` : ""}`;
     const answer =
       d.status === undefined
         ? "no answer"
         : `${d.status}${d.code !== undefined && d.code !== "" ? ` (error ${d.code})` : ""}`;
     const retried = d.retries ? ` after ${d.retries} ${d.retries === 1 ? "retry" : "retries"}` : "";
-    const lead = error instanceof LoginError ? `${d.service} login failed: ` : `${d.service} `;
+    const lead = error instanceof LoginError ? `${d.api} login failed: ` : `${d.api} `;
     const hint = d.hint ? ` ${d.hint}` : "";
     const path = clip(scrub(d.path), PATH_LIMIT);
     const message = clip(scrub(d.message), MESSAGE_LIMIT);

@@ -1,6 +1,6 @@
-import { PLATFORMS } from "./services/index.js";
-import type { Platform } from "./services/platform.js";
-import type { AnyTool } from "./tools/define.js";
+import type { Platform } from "./platform.js";
+import { listOf } from "./tools/docs.js";
+import { toolsOf } from "./tools/index.js";
 
 /**
  * What the install packages say about the server, generated from the registry so that they cannot drift
@@ -20,9 +20,20 @@ export interface PackageInfo {
 }
 
 /** The products served, as a phrase for descriptions: "A, B and C", in registry order. */
-export function servedProducts(platforms: readonly Platform[] = PLATFORMS): string {
-  const names = platforms.map((platform) => platform.product);
-  return names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+export function servedProducts(platforms: readonly Platform[]): string {
+  return listOf(
+    platforms.map((platform) => platform.product),
+    "and",
+  );
+}
+
+const COUNTS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
+
+/** package.json's description (which the bundle repeats): how many platforms, and which. */
+export function packageDescription(platforms: readonly Platform[]): string {
+  const count = COUNTS[platforms.length] ?? String(platforms.length);
+  const noun = platforms.length === 1 ? "platform" : "platforms";
+  return `One MCP server for ${count} infrastructure ${noun}: ${servedProducts(platforms)}.`;
 }
 
 /** One setting a user may fill in when installing: a platform's variable, one of its TLS options, or a switch. */
@@ -42,7 +53,7 @@ export interface UserSetting {
  * Every setting, read-only mode first, then each platform's variables and TLS options in registry order.
  * All are optional: a platform whose variables are all left empty is simply not enabled.
  */
-export function userSettings(platforms: readonly Platform[] = PLATFORMS): UserSetting[] {
+export function userSettings(platforms: readonly Platform[]): UserSetting[] {
   const settings: UserSetting[] = [
     {
       variable: "INFRA_MCP_READ_ONLY",
@@ -99,8 +110,8 @@ export function userConfigKey(variable: string): string {
  * the user fills in reaches the server as its environment variable. An empty field arrives as its
  * placeholder, which the server reads as unset.
  */
-export function bundleManifest(pkg: PackageInfo, tools: readonly AnyTool[]): Record<string, unknown> {
-  const settings = userSettings();
+export function bundleManifest(pkg: PackageInfo, platforms: readonly Platform[]): Record<string, unknown> {
+  const settings = userSettings(platforms);
   const userConfig: Record<string, Record<string, unknown>> = {};
   const env: Record<string, string> = {};
   for (const setting of settings) {
@@ -124,19 +135,19 @@ export function bundleManifest(pkg: PackageInfo, tools: readonly AnyTool[]): Rec
     version: pkg.version,
     description: pkg.description,
     long_description:
-      `Typed, annotated tools for ${servedProducts()}. Fill in the settings of the platforms you use and ` +
+      `Typed, annotated tools for ${servedProducts(platforms)}. Fill in the settings of the platforms you use and ` +
       "leave the others empty. The server logs in, renews sessions, retries what is safe to retry, asks " +
       "before anything destructive, and keeps credentials out of the conversation.",
     author: { name: "The infra-mcp authors" },
     ...(pkg.license ? { license: pkg.license } : {}),
-    keywords: ["infrastructure", ...PLATFORMS.map((platform) => platform.name)],
+    keywords: ["infrastructure", ...platforms.map((platform) => platform.name)],
     server: {
       type: "node",
       entry_point: "dist/cli.js",
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the bundle host fills in ${__dirname}.
       mcp_config: { command: "node", args: ["${__dirname}/dist/cli.js"], env },
     },
-    tools: tools.map((tool) => ({ name: tool.name, description: tool.description })),
+    tools: toolsOf(platforms).map((tool) => ({ name: tool.name, description: tool.description })),
     compatibility: {
       platforms: ["darwin", "win32", "linux"],
       runtimes: { node: pkg.engines?.node ?? ">=20" },
@@ -148,14 +159,21 @@ export function bundleManifest(pkg: PackageInfo, tools: readonly AnyTool[]): Rec
 /** The server.json schema the registry entry follows. */
 export const REGISTRY_SCHEMA = "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json";
 
+/** The registry takes at most 100 characters: the products while they fit, how many there are after. */
+function registryDescription(platforms: readonly Platform[]): string {
+  const named = `Operate ${servedProducts(platforms)} from an AI assistant.`;
+  return named.length <= 100
+    ? named
+    : `Operate ${platforms.length} infrastructure platforms from an AI assistant.`;
+}
+
 /** The MCP Registry entry: the npm package, run over stdio, with every setting as an optional variable. */
-export function registryEntry(pkg: PackageInfo): Record<string, unknown> {
+export function registryEntry(pkg: PackageInfo, platforms: readonly Platform[]): Record<string, unknown> {
   const formats = { string: "string", file: "filepath", boolean: "boolean" } as const;
   return {
     $schema: REGISTRY_SCHEMA,
     name: pkg.mcpName,
-    // The registry takes at most 100 characters here.
-    description: `Operate ${servedProducts()} from an AI assistant.`,
+    description: registryDescription(platforms),
     version: pkg.version,
     packages: [
       {
@@ -164,7 +182,7 @@ export function registryEntry(pkg: PackageInfo): Record<string, unknown> {
         version: pkg.version,
         runtimeHint: "npx",
         transport: { type: "stdio" },
-        environmentVariables: userSettings().map((setting) => ({
+        environmentVariables: userSettings(platforms).map((setting) => ({
           name: setting.variable,
           description: setting.product ? `${setting.product}: ${setting.description}` : setting.description,
           isRequired: false,

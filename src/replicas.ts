@@ -1,8 +1,6 @@
 import type { ConfigProblem } from "./config.js";
 import type { HttpServing } from "./http.js";
 import type { Runtime } from "./server.js";
-import { PLATFORMS } from "./services/index.js";
-import type { Platform } from "./services/platform.js";
 
 /**
  * What running as one of several `--http` replicas behind a load balancer needs besides serving: settings
@@ -27,7 +25,7 @@ const KEY_EXAMPLE = "INFRA_MCP_CONFIRM_KEY=$(openssl rand -hex 32), the same val
 export async function reviewReplicaSettings(
   runtime: Runtime,
   env: Readonly<Record<string, string | undefined>>,
-  options: { http: boolean; platforms?: readonly Platform[] },
+  options: { http: boolean },
 ): Promise<ReplicaReview> {
   const { config } = runtime;
   const review: ReplicaReview = { problems: [], warnings: [] };
@@ -45,7 +43,7 @@ export async function reviewReplicaSettings(
     else review.warnings.push(`INFRA_MCP_CONFIRM_KEY is not set: ${why}. Set ${KEY_EXAMPLE}.`);
   }
 
-  for (const platform of options.platforms ?? PLATFORMS) {
+  for (const platform of runtime.platforms) {
     if (!options.http || !config.toolsets.has(platform.name)) continue;
     for (const variable of platform.variables) {
       if (!variable.usableOnce || !env[variable.name]?.trim()) continue;

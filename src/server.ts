@@ -4,13 +4,14 @@ import { ElicitResultSchema, ErrorCode, ListToolsRequestSchema } from "@modelcon
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import { z } from "zod";
 import type { Session } from "./auth/session.js";
+import { enabledApis, openSessions } from "./auth/sessions.js";
 import { type Config, configSecrets } from "./config.js";
 import { createLogger, type Logger, type LogSink } from "./log.js";
+import type { Platform } from "./platform.js";
 import { ConfirmationStore, LocalSpentTokens, type SpentTokens } from "./safety/confirm.js";
 import { Redactor } from "./safety/redact.js";
 import { RedisSpentTokens } from "./safety/redis-spent-tokens.js";
-import { createSessions } from "./services/index.js";
-import { type PreparedTool, prepareTools } from "./tools/index.js";
+import { type PreparedTool, prepareTools, toolsOf } from "./tools/index.js";
 import { type CallEnvironment, type InvokeDeps, invokeTool } from "./tools/invoke.js";
 
 export const VERSION: string = (createRequire(import.meta.url)("../package.json") as { version: string })
@@ -18,6 +19,8 @@ export const VERSION: string = (createRequire(import.meta.url)("../package.json"
 
 /** Long-lived state shared by every MCP connection: sessions, confirmations, the prepared tool list. */
 export interface Runtime extends InvokeDeps {
+  /** The platforms this server knows (the registry, as the composition root handed it in). */
+  platforms: readonly Platform[];
   tools: PreparedTool[];
   /** Connected servers add a sink here to forward (already scrubbed) log lines as MCP notifications. */
   logSinks: Set<LogSink>;
@@ -33,11 +36,16 @@ export interface RuntimeOptions {
   sessions?: Map<string, Session>;
 }
 
-export function createRuntime(config: Config, options: RuntimeOptions = {}): Runtime {
+/** The long-lived state of a server for these platforms (the registry) under this configuration. */
+export function createRuntime(
+  config: Config,
+  platforms: readonly Platform[],
+  options: RuntimeOptions = {},
+): Runtime {
   const redactor = new Redactor(configSecrets(config));
   const logSinks = new Set<LogSink>();
   const logger = options.logger ?? createLogger(config.logLevel, redactor, logSinks, options.writeLog);
-  const sessions = options.sessions ?? createSessions(config, redactor, logger);
+  const sessions = options.sessions ?? openSessions(config, platforms, redactor, logger);
   const spentTokens: SpentTokens =
     config.redisUrl !== undefined
       ? new RedisSpentTokens(config.redisUrl, { logger })
@@ -52,7 +60,8 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     logger,
     sessions,
     confirmations,
-    tools: prepareTools(config),
+    platforms,
+    tools: prepareTools(config, toolsOf(platforms), enabledApis(config, platforms)),
     logSinks,
     spentTokens,
   };

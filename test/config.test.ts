@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, configSecrets, loadConfig } from "../src/config.js";
+import { ConfigError, configSecrets } from "../src/config.js";
+import { loadConfig } from "./helpers.js";
 
 const NP = { NETPROFILER_URL: "https://np.example.com", NETPROFILER_ACCESS_CODE: "code-123456" };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { matches, parseWhere, WhereSyntaxError } from "../src/sandbox/dci-where.js";
+import { matches, parseWhere, WhereSyntaxError } from "../src/platforms/dci/emulator/where.js";
 
 const servers = [
   {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { DCI_SANDBOX, DciEmulator } from "../src/sandbox/dci.js";
+import { DCI_SANDBOX, DciEmulator } from "../src/platforms/dci/emulator/index.js";
 import type { RecordedRequest } from "../src/sandbox/emulator.js";
 import { type Harness, startHarness, textOf } from "./helpers.js";
 

@@ -3,8 +3,8 @@ import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { PLATFORMS } from "../src/services/index.js";
 import { builtCli, finished, spawnCli as run } from "./built.js";
+import { PLATFORMS } from "./helpers.js";
 
 let cli: string;
 beforeAll(() => {

@@ -1,9 +1,22 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { type Config, ConfigError, loadConfig } from "../src/config.js";
+import { type Config, ConfigError, loadConfig as loadConfigOf } from "../src/config.js";
+import { PLATFORMS } from "../src/platforms/index.js";
 import { createRuntime, createServer, type Runtime } from "../src/server.js";
-import { PLATFORMS } from "../src/services/index.js";
+import { toolsOf } from "../src/tools/index.js";
+
+/** The test harness, like the composition root, hands the registry to the core. */
+export { PLATFORMS };
+
+/** Every tool of the registry's platforms, in listing order. */
+export const allTools = toolsOf(PLATFORMS);
+
+/** The configuration of the registry's platforms, as the composition root reads it. */
+export function loadConfig(...args: DropFirst<Parameters<typeof loadConfigOf>>): Config {
+  return loadConfigOf(PLATFORMS, ...args);
+}
+type DropFirst<T extends unknown[]> = T extends [unknown, ...infer Rest] ? Rest : never;
 
 type Entry = (typeof PLATFORMS)[number];
 type PlatformName = Entry["name"];
@@ -71,7 +84,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   for (const [key, value] of Object.entries(env)) if (value === "") delete env[key];
   const config = loadConfig(env);
   const logs: string[] = [];
-  const runtime = createRuntime(config, { writeLog: (line) => logs.push(line) });
+  const runtime = createRuntime(config, PLATFORMS, { writeLog: (line) => logs.push(line) });
   const server = createServer(runtime);
   const client = new Client({ name: "test-client", version: "1.0.0" }, options.capabilities);
   options.prepareClient?.(client);

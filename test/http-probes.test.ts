@@ -6,11 +6,10 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort, type ReplicaProcess, startReplica } from "../scripts/cluster.mjs";
-import { loadConfig } from "../src/config.js";
 import { type HttpServing, serveHttp } from "../src/http.js";
 import { createRuntime } from "../src/server.js";
 import { builtCli } from "./built.js";
-import { type Emulators, startEmulators } from "./helpers.js";
+import { type Emulators, loadConfig, PLATFORMS, startEmulators } from "./helpers.js";
 
 /** What a load balancer needs from one --http replica: liveness, readiness, and a drain on SIGTERM. */
 
@@ -44,7 +43,7 @@ afterAll(async () => {
 
 async function serve(env: Record<string, string> = {}): Promise<HttpServing> {
   const config = loadConfig({ ...upstreams.env, INFRA_MCP_HTTP_TOKEN: TOKEN, ...env });
-  const runtime = createRuntime(config, { writeLog: (line) => logs.push(line) });
+  const runtime = createRuntime(config, PLATFORMS, { writeLog: (line) => logs.push(line) });
   serving = await serveHttp(runtime, { host: "127.0.0.1", port: 0 }, TOKEN);
   return serving;
 }

@@ -2,10 +2,10 @@ import { request as httpRequest } from "node:http";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config.js";
 import { type HttpServing, parseListen, serveHttp } from "../src/http.js";
-import { NetprofilerEmulator } from "../src/sandbox/netprofiler.js";
+import { NetprofilerEmulator } from "../src/platforms/netprofiler/emulator.js";
 import { createRuntime } from "../src/server.js";
+import { loadConfig, PLATFORMS } from "./helpers.js";
 
 const TOKEN = "http-bearer-token-for-tests-0123456789";
 let emulator: NetprofilerEmulator;
@@ -20,7 +20,7 @@ beforeEach(async () => {
     INFRA_MCP_LOG_LEVEL: "error",
   });
   serving = await serveHttp(
-    createRuntime(config, { writeLog: () => undefined }),
+    createRuntime(config, PLATFORMS, { writeLog: () => undefined }),
     { host: "127.0.0.1", port: 0 },
     TOKEN,
   );

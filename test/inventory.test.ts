@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PLATFORMS_END, PLATFORMS_START, renderPlatformReference } from "../src/readme.js";
 import { markdownText, renderToolReference, TABLE_END, TABLE_START } from "../src/tools/docs.js";
-import { allTools } from "../src/tools/index.js";
 import { computeSchemas } from "../src/tools/schemas.js";
-import { type Harness, startHarness } from "./helpers.js";
+import { allTools, type Harness, PLATFORMS, startHarness } from "./helpers.js";
 
 let harness: Harness;
 let tools: Tool[];
@@ -19,15 +19,18 @@ afterAll(async () => {
 
 describe("tool inventory", () => {
   it("serves every tool of the enabled services", () => {
-    const enabled = allTools.filter((t) => t.service === "infra" || harness.config.toolsets.has(t.service));
+    const enabled = allTools.filter((t) => t.toolset === "infra" || harness.config.toolsets.has(t.toolset));
     expect(tools.map((t) => t.name)).toEqual(enabled.map((t) => t.name));
     expect(new Set(tools.map((t) => t.name)).size).toBe(tools.length);
   });
 
   it("names are snake_case <service>_<verb>_<noun>, at most 64 characters", () => {
+    const TOOL_NAME = new RegExp(
+      `^(infra|${PLATFORMS.map((platform) => platform.name).join("|")})(_[a-z0-9]+)+$`,
+    );
     for (const tool of tools) {
       expect(tool.name.length, tool.name).toBeLessThanOrEqual(64);
-      expect(tool.name, tool.name).toMatch(/^(infra|ssmcm|dci|squonk|ovc|netprofiler)(_[a-z0-9]+)+$/);
+      expect(tool.name, tool.name).toMatch(TOOL_NAME);
     }
   });
 
@@ -131,11 +134,25 @@ describe("tool inventory", () => {
   it("the README's tool reference is generated from the definitions (run npm run docs)", () => {
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
     const block = readme.slice(readme.indexOf(TABLE_START), readme.indexOf(TABLE_END) + TABLE_END.length);
-    expect(block).toBe(renderToolReference(allTools));
+    expect(block).toBe(renderToolReference(PLATFORMS));
+  });
+
+  it("the README's toolsets, platform variables and TLS prefixes are generated from the registry (run npm run docs)", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const block = readme.slice(
+      readme.indexOf(PLATFORMS_START),
+      readme.indexOf(PLATFORMS_END) + PLATFORMS_END.length,
+    );
+    expect(block).toBe(renderPlatformReference(PLATFORMS));
+    for (const platform of PLATFORMS) {
+      expect(block).toContain(`| \`${platform.name}\` |`);
+      for (const variable of platform.variables) expect(block).toContain(`| \`${variable.name}\` |`);
+      expect(block).toContain(`\`${platform.prefix}\``);
+    }
   });
 
   it("the tool reference gives every tool's title, annotations and every parameter it lists, described", () => {
-    const reference = renderToolReference(allTools);
+    const reference = renderToolReference(PLATFORMS);
     for (const tool of tools) {
       const start = reference.indexOf(`#### \`${tool.name}\``);
       expect(start, tool.name).toBeGreaterThanOrEqual(0);

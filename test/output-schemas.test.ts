@@ -1,7 +1,7 @@
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SQUONK_SEED } from "../src/sandbox/squonk.js";
+import { SQUONK_SEED } from "../src/platforms/squonk/emulator/index.js";
 import { type Emulators, type Harness, startHarness, textOf } from "./helpers.js";
 
 /**

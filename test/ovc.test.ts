@@ -1,11 +1,10 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { jwtClaims } from "../src/auth/jwt.js";
-import { isReadMethodPath } from "../src/auth/ovc.js";
-import { loadConfig } from "../src/config.js";
+import { OVC_SANDBOX, OvcEmulator } from "../src/platforms/ovc/emulator/index.js";
+import { isReadMethodPath } from "../src/platforms/ovc/profile.js";
 import type { RecordedRequest } from "../src/sandbox/emulator.js";
-import { OVC_SANDBOX, OvcEmulator } from "../src/sandbox/ovc.js";
-import { configProblems, type Harness, startHarness, textOf } from "./helpers.js";
+import { configProblems, type Harness, loadConfig, startHarness, textOf } from "./helpers.js";
 
 const REST = "/restmachine";
 const CLOUDAPI = `${REST}/cloudapi`;
@@ -441,7 +440,9 @@ describe("ovc long operations (_async tasks)", () => {
       status: "running",
     });
 
-    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    // The task's time is the emulator's clock: past its end, without waiting for it.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 1_050);
     const done = await harness.call("ovc_get_task", { task_guid });
     expect(done.structuredContent).toEqual({ task_guid, status: "succeeded", result: 107 });
   });
@@ -467,7 +468,8 @@ describe("ovc long operations (_async tasks)", () => {
 
     const started = await harness.call("ovc_create_cloudspace", { ...args, wait: false });
     const { task_guid } = started.structuredContent as { task_guid: string };
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 250);
     const read = await harness.call("ovc_get_task", { task_guid });
     expect(read.isError).toBeFalsy();
     expect(read.structuredContent).toEqual({
@@ -558,10 +560,21 @@ describe("ovc long operations (_async tasks)", () => {
     await expect
       .poll(() => h.logs.join(""), { timeout: 3_000 })
       .toContain("ovc_create_cloudspace failed: Cancelled");
+    // The handler failed with the cancellation: nothing is left to poll, so the count is final, and the next
+    // call adds exactly its own read.
     const polls = calls(h, "system/task/get").length;
-    await new Promise((resolve) => setTimeout(resolve, 800));
-    expect(calls(h, "system/task/get")).toHaveLength(polls);
     expect(polls).toBeLessThanOrEqual(2);
+    const { task_guid } = (
+      await h.call("ovc_create_cloudspace", {
+        account_id: 1,
+        location: "be-gen-1",
+        name: "after-cancel",
+        access: "sandbox-admin",
+        wait: false,
+      })
+    ).structuredContent as { task_guid: string };
+    await h.call("ovc_get_task", { task_guid });
+    expect(calls(h, "system/task/get")).toHaveLength(polls + 1);
   });
 });
 

@@ -8,14 +8,14 @@ import { z } from "zod";
 import {
   bundleManifest,
   type PackageInfo,
+  packageDescription,
   registryEntry,
   servedProducts,
   userConfigKey,
 } from "../src/packaging.js";
-import { NetprofilerEmulator } from "../src/sandbox/netprofiler.js";
-import { PLATFORMS } from "../src/services/index.js";
-import { allTools } from "../src/tools/index.js";
+import { NetprofilerEmulator } from "../src/platforms/netprofiler/emulator.js";
 import { builtCli, root } from "./built.js";
+import { PLATFORMS } from "./helpers.js";
 
 const read = (file: string) => JSON.parse(readFileSync(join(root, file), "utf8"));
 const pkg = read("package.json") as PackageInfo;
@@ -39,17 +39,25 @@ describe("README", () => {
 });
 
 describe("install packages", () => {
-  it("manifest.json and server.json say what the generator makes of the registry (run npm run docs)", () => {
-    expect(manifest).toEqual(bundleManifest(pkg, allTools));
-    expect(server).toEqual(registryEntry(pkg));
+  it("package.json's description, manifest.json and server.json say what the generator makes of the registry (run npm run docs)", () => {
+    expect(pkg.description).toBe(packageDescription(PLATFORMS));
+    expect(manifest).toEqual(bundleManifest(pkg, PLATFORMS));
+    expect(server).toEqual(registryEntry(pkg, PLATFORMS));
   });
 
   it("package.json, the bundle and the registry entry name exactly the products served", () => {
-    const served = servedProducts();
-    expect(served).toBe("SSMCM, DCImanager 6, Squonk2, OpenvCloud and Riverbed NetProfiler");
+    const served = servedProducts(PLATFORMS);
+    // Every product of the registry, in its order.
+    const places = PLATFORMS.map((platform) => served.indexOf(platform.product));
+    expect(places.every((place) => place >= 0)).toBe(true);
+    expect([...places].sort((a, b) => a - b)).toEqual(places);
     expect(pkg.description).toContain(`platforms: ${served}.`);
     expect(manifest.description).toBe(pkg.description);
-    expect(server.description).toContain(served);
+    // The registry's 100 characters hold the list while it fits, and the count after.
+    expect([
+      `Operate ${served} from an AI assistant.`,
+      `Operate ${PLATFORMS.length} infrastructure platforms from an AI assistant.`,
+    ]).toContain(server.description);
   });
 
   it("the bundle passes the MCP Bundle tools' own manifest schema (@anthropic-ai/mcpb)", () => {

@@ -3,10 +3,8 @@ import { createServer as createTlsServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join, relative } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { PLATFORMS } from "../src/services/index.js";
-import { allTools } from "../src/tools/index.js";
 import { root } from "./built.js";
-import { type Harness, startHarness, textOf } from "./helpers.js";
+import { allTools, type Harness, PLATFORMS, startHarness, textOf } from "./helpers.js";
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -39,11 +37,11 @@ describe("the platform registry", () => {
       for (const variable of platform.variables)
         expect(variable.name.startsWith(`${platform.prefix}_`)).toBe(true);
       for (const tool of platform.tools) {
-        expect(tool.service).toBe(platform.name);
+        expect(tool.toolset).toBe(platform.name);
         expect(tool.name.startsWith(`${platform.name}_`)).toBe(true);
       }
     }
-    expect(allTools.filter((t) => t.service !== "infra")).toHaveLength(
+    expect(allTools.filter((t) => t.toolset !== "infra")).toHaveLength(
       PLATFORMS.flatMap((p) => p.tools).length,
     );
   });
@@ -140,7 +138,7 @@ describe("shared code", () => {
       words.add(platform.title.split(" ")[0]!);
     }
     const pattern = new RegExp(`\\b(${[...words].join("|")})\\b`, "i");
-    const ownFile = new RegExp(`^src/(auth|services|tools|sandbox)/(${names.join("|")})(-[\\w-]+)?\\.ts$`);
+    const ownFile = new RegExp(`^src/platforms/(${names.join("|")})/`);
     const offenders: string[] = [];
     const walk = (dir: string) => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -149,7 +147,7 @@ describe("shared code", () => {
         else if (entry.name.endsWith(".ts")) {
           const file = relative(root, path);
           // The registry is the one place that lists the platforms.
-          if (ownFile.test(file) || file === "src/services/index.ts") continue;
+          if (ownFile.test(file) || file === "src/platforms/index.ts") continue;
           readFileSync(path, "utf8")
             .split("\n")
             .forEach((line, index) => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { SQUONK_SEED } from "../src/platforms/squonk/emulator/index.js";
 import { defineInfraTool, READ_ONLY } from "../src/tools/define.js";
 import { prepareTools } from "../src/tools/index.js";
 import { invokeTool } from "../src/tools/invoke.js";
@@ -138,7 +139,6 @@ describe("result shaping", () => {
     harness = await startHarness();
     const buggy = defineInfraTool({
       name: "infra_buggy",
-      service: "infra",
       title: "A tool with a bug",
       description: "Throws a TypeError, as a handler with a bug would.",
       input: {},
@@ -147,7 +147,7 @@ describe("result shaping", () => {
         return (undefined as unknown as { field: string }).field;
       },
     });
-    const [tool] = prepareTools(harness.config, [buggy]);
+    const [tool] = prepareTools(harness.config, [buggy], []);
     const result = await invokeTool(tool!, {}, harness.runtime, {
       signal: new AbortController().signal,
       progress: async () => undefined,
@@ -179,6 +179,61 @@ describe("result shaping", () => {
     // Nothing stuck: the next calls work.
     expect((await harness.call("netprofiler_list_aws_accounts")).isError).toBeFalsy();
     expect((await harness.call("dci_list_servers")).isError).toBeFalsy();
+  });
+
+  it("reports an answer that does not match the tool's schema as the upstream's, naming API, method and path", async () => {
+    harness = await startHarness();
+    const { projects, instances } = SQUONK_SEED;
+    const cases = [
+      {
+        emulator: harness.ssmcm,
+        body: { code: 200, message: "OK", data: { buckets: "none" } },
+        call: ["ssmcm_list_s3_buckets", {}],
+        text: 'ssmcm GET /api/v1.0/aws/s3 -> 200: expected a bucket list, got {"buckets":"none"}.',
+      },
+      {
+        emulator: harness.squonk,
+        body: { count: 1, project: [] },
+        call: ["squonk_list_projects", {}],
+        text: 'squonk_dm GET /project -> 200: expected {count, projects}, got {"count":1,"project":[]}.',
+      },
+      {
+        emulator: harness.squonk,
+        body: { name: "run", phase: 3 },
+        call: ["squonk_get_instance", { instance_id: instances.pickerCompleted }],
+        text: `squonk_dm GET /instance/${instances.pickerCompleted} -> 200: expected an instance, got {"name":"run","phase":3}.`,
+      },
+      {
+        emulator: harness.squonk,
+        body: { instance_id: "instance-1" },
+        call: [
+          "squonk_start_job_instance",
+          { project_id: projects.kinase, name: "x", collection: "im-test", job: "nop", version: "1.0.0" },
+        ],
+        text: 'squonk_dm POST /instance -> 200: expected {instance_id, task_id}, got {"instance_id":"instance-1"}.',
+      },
+      {
+        emulator: harness.netprofiler,
+        body: { state: 5 },
+        call: ["netprofiler_get_aws_status", {}],
+        text: 'netprofiler GET /api/npm.aws_config/1.0/status -> 200: expected the status object, got {"state":5}.',
+      },
+    ] as const;
+    for (const { emulator, body, call, text } of cases) {
+      const [tool, args] = call;
+      await harness.call(tool, args); // logged in, so the garbled answer goes to the tool's own request
+      emulator.garbleNext(1, { body: JSON.stringify(body), contentType: "application/json" });
+      const before = emulator.requests.length;
+      const result = await harness.call(tool, args);
+      expect(result.isError, tool).toBe(true);
+      expect(textOf(result), tool).toBe(
+        `${text} Check that the service URL points at the appliance itself, not at a proxy or login page.`,
+      );
+      expect(
+        emulator.requests.slice(before).map((r) => r.faulted),
+        tool,
+      ).toEqual([true]);
+    }
   });
 
   it("gives a next step for statuses any platform means the same by (405, 429)", async () => {

@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../src/sandbox/emulator.js";
-import { PLATFORMS } from "../src/services/index.js";
-import { type Harness, startEmulators, startHarness } from "./helpers.js";
+import { type Harness, PLATFORMS, startEmulators, startHarness } from "./helpers.js";
 
 /**
  * Rules that hold for every platform live once in the session; they are tested here once per platform,

@@ -1,7 +1,11 @@
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
 import { ConfirmationStore } from "../src/safety/confirm.js";
 import { REDACTED, Redactor } from "../src/safety/redact.js";
+import { DESTRUCTIVE, defineInfraTool } from "../src/tools/define.js";
+import { prepareTools } from "../src/tools/index.js";
+import { invokeTool } from "../src/tools/invoke.js";
 import { type Harness, startHarness, textOf } from "./helpers.js";
 
 const AWS = "/api/npm.aws_config/1.0";
@@ -146,6 +150,134 @@ describe("confirmation without elicitation: one-time tokens bound to the argumen
     expect(direct.structuredContent).toMatchObject({ ok: true });
     const { tools } = await harness.client.listTools();
     expect(tools.some((tool) => "confirmation_token" in (tool.inputSchema.properties ?? {}))).toBe(false);
+  });
+});
+
+describe("rules between arguments", () => {
+  it("refuse a call before confirmation is asked, by elicitation or by token; a call they accept is asked", async () => {
+    harness = await startHarness();
+    let handled = 0;
+    const tool = defineInfraTool({
+      name: "infra_test_resize",
+      title: "Resize",
+      description: "A destructive tool with a rule between its arguments.",
+      input: { size: z.number().optional(), cpus: z.number().optional() },
+      rules: ({ size, cpus }) =>
+        (size === undefined) === (cpus === undefined)
+          ? "infra_test_resize takes size or cpus, one of them. Nothing was sent."
+          : undefined,
+      annotations: { ...DESTRUCTIVE, openWorld: false },
+      async handler() {
+        handled += 1;
+        return { ok: true };
+      },
+    });
+    const [prepared] = prepareTools(harness.config, [tool], []);
+    const asked: string[] = [];
+    const call = {
+      signal: new AbortController().signal,
+      progress: async () => undefined,
+      elicit: async (message: string) => {
+        asked.push(message);
+        return "accept" as const;
+      },
+    };
+    for (const args of [{}, { size: 1, cpus: 2 }]) {
+      for (const environment of [call, { ...call, elicit: undefined }]) {
+        const refused = await invokeTool(prepared!, args, harness.runtime, environment);
+        expect(refused).toEqual({
+          isError: true,
+          content: [
+            {
+              type: "text",
+              text: "infra_test_resize takes size or cpus, one of them. Nothing was sent.",
+            },
+          ],
+        });
+      }
+    }
+    expect(asked).toEqual([]);
+    expect(handled).toBe(0);
+    const accepted = await invokeTool(prepared!, { size: 1 }, harness.runtime, call);
+    expect(accepted.structuredContent).toEqual({ ok: true });
+    expect(asked).toHaveLength(1);
+    expect(handled).toBe(1);
+  });
+});
+
+describe("the platforms' refusals of their arguments", () => {
+  it("come before any confirmation is asked (rules between arguments, an unknown secret_key_ref), under INFRA_MCP_CONFIRM=mutating and the default", async () => {
+    const cases = [
+      {
+        tool: "ovc_create_machine",
+        args: {
+          cloudspace_id: 101,
+          name: "x1",
+          image_id: 1,
+          disk_size_gb: 20,
+          size_id: 1,
+          vcpus: 1,
+          memory_mb: 512,
+        },
+        text: "ovc_create_machine needs size_id (see ovc_list_sizes), or vcpus and memory_mb, not both. Nothing was sent.",
+      },
+      {
+        tool: "ovc_machine_action",
+        args: { machine_id: 1002, action: "reboot", force: true },
+        text: "force applies to action stop only. Nothing was sent.",
+      },
+      {
+        tool: "ovc_list_sizes",
+        args: { cloudspace_id: 101, location: "be-gen-1" },
+        text: "ovc_list_sizes needs cloudspace_id or location (one of them). Nothing was sent.",
+      },
+      {
+        tool: "netprofiler_put_aws_accounts",
+        args: { accounts: [{ acc_id: "x", access_key: "AKIAX", secret_key_ref: "MISSING" }] },
+        text:
+          'secret_key_ref "MISSING": INFRA_MCP_SECRET_MISSING is not set in the server\'s environment. ' +
+          "No INFRA_MCP_SECRET_* variables are set. Nothing was sent.",
+      },
+      {
+        tool: "squonk_get_job",
+        args: { job_id: 1, collection: "im-test" },
+        text: "squonk_get_job takes job_id or collection + job + version, not both (got job_id and collection); nothing was sent.",
+      },
+    ];
+    // Each way of asking: elicitation, and a confirmation token (an error result is not one).
+    for (const [confirm, elicitation] of [
+      ["mutating", true],
+      ["mutating", false],
+      ["destructive", true],
+    ] as const) {
+      const asked: string[] = [];
+      harness = await startHarness({
+        env: { INFRA_MCP_CONFIRM: confirm },
+        ...(elicitation
+          ? {
+              capabilities: { capabilities: { elicitation: {} } },
+              prepareClient: (client) =>
+                client.setRequestHandler(ElicitRequestSchema, async (request) => {
+                  asked.push(request.params.message);
+                  return { action: "accept", content: { confirm: true } };
+                }),
+            }
+          : {}),
+      });
+      const sent = () =>
+        harness!.ovc.requests.length + harness!.squonk.requests.length + harness!.netprofiler.requests.length;
+      const before = sent();
+      for (const { tool, args, text } of cases) {
+        const what = `${tool} (${confirm}, ${elicitation ? "elicitation" : "token"})`;
+        const result = await harness.call(tool, args);
+        expect(result.isError, what).toBe(true);
+        expect(textOf(result), what).toBe(text);
+      }
+      expect(asked).toEqual([]);
+      expect(sent()).toBe(before);
+      await harness.close();
+      harness = undefined;
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign, verify } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { OVC_CRASH_NAME, OVC_SANDBOX, OvcEmulator } from "../src/sandbox/ovc.js";
+import { OVC_CRASH_NAME, OVC_SANDBOX, OvcEmulator } from "../src/platforms/ovc/emulator/index.js";
 
 let ovc: OvcEmulator;
 

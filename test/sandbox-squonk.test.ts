@@ -1,6 +1,6 @@
 import { createPublicKey, verify } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { SQUONK_SANDBOX, SQUONK_SEED, SquonkEmulator } from "../src/sandbox/squonk.js";
+import { SQUONK_SANDBOX, SQUONK_SEED, SquonkEmulator } from "../src/platforms/squonk/emulator/index.js";
 
 const DM = "/data-manager-api";
 const AS = "/account-server-api";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { SSMCM_SANDBOX, SsmcmEmulator } from "../src/sandbox/ssmcm.js";
+import { SSMCM_SANDBOX, SsmcmEmulator } from "../src/platforms/ssmcm/emulator/index.js";
 
 const API = "/api/v1.0";
 let emulator: SsmcmEmulator | undefined;

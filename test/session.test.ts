@@ -2,15 +2,15 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { createServer, type Server } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createBasicAuth, createCookieAuth } from "../src/auth/netprofiler.js";
 import { Session, type SessionOptions } from "../src/auth/session.js";
 import type { AuthStrategy, Credential } from "../src/auth/types.js";
 import type { TlsConfig } from "../src/config.js";
 import { CancelledError, LoginError, UpstreamError } from "../src/errors.js";
 import { createLogger } from "../src/log.js";
+import { NETPROFILER_SANDBOX, NetprofilerEmulator } from "../src/platforms/netprofiler/emulator.js";
+import { createBasicAuth, createCookieAuth } from "../src/platforms/netprofiler/login.js";
+import { netprofilerProfile } from "../src/platforms/netprofiler/profile.js";
 import { Redactor } from "../src/safety/redact.js";
-import { NETPROFILER_SANDBOX, NetprofilerEmulator } from "../src/sandbox/netprofiler.js";
-import { netprofilerProfile } from "../src/services/netprofiler.js";
 
 const STATUS = "/api/npm.aws_config/1.0/status";
 const basic = () => createBasicAuth(NETPROFILER_SANDBOX.username, NETPROFILER_SANDBOX.password);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { SSMCM_SANDBOX } from "../src/platforms/ssmcm/emulator/index.js";
 import type { RecordedRequest } from "../src/sandbox/emulator.js";
-import { SSMCM_SANDBOX } from "../src/sandbox/ssmcm.js";
 import { type Harness, startHarness, textOf } from "./helpers.js";
 
 const API = "/api/v1.0";

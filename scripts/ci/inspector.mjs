@@ -66,7 +66,8 @@ check(
 step(`${INSPECTOR} --cli over --http: netprofiler_delete_aws_accounts, confirmed with its token`);
 // The emulators run here, so their state can be read directly; the server is pointed at them.
 const { startSandbox } = await import("../../dist/sandbox/index.js");
-const sandbox = await startSandbox();
+const { PLATFORMS } = await import("../../dist/platforms/index.js");
+const sandbox = await startSandbox(PLATFORMS);
 const netprofiler = sandbox.emulators.get("netprofiler");
 const server = await startHttpServer(sandbox.env);
 try {

@@ -119,7 +119,7 @@ step(
 const unpacked = join(scratch, "unpacked");
 const opened = await run("npx", ["mcpb", "unpack", bundle, unpacked]);
 check(opened.code === 0, "mcpb unpack opens the bundle", `${opened.stdout}${opened.stderr}`);
-const { NetprofilerEmulator } = await import("../../dist/sandbox/netprofiler.js");
+const { NetprofilerEmulator } = await import("../../dist/platforms/netprofiler/emulator.js");
 const netprofiler = new NetprofilerEmulator();
 await netprofiler.start();
 const filled = netprofiler.sandboxEnv();

@@ -1,4 +1,5 @@
 import type { KyInstance, Options as KyOptions } from "ky";
+import type { z } from "zod";
 import type { TlsConfig } from "../config.js";
 import {
   CancelledError,
@@ -9,6 +10,7 @@ import {
   ReadOnlyError,
   ToolInputError,
   UpstreamError,
+  unexpectedAnswer,
 } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Redactor } from "../safety/redact.js";
@@ -20,8 +22,9 @@ import {
   parseRetryAfter,
   ResponseTooLargeError,
   readBody,
-} from "./http.js";
+} from "./transport.js";
 import type {
+  ApiProfile,
   AuthStrategy,
   CallScope,
   Credential,
@@ -29,13 +32,12 @@ import type {
   LoginContext,
   Outcome,
   RawResponse,
-  ServiceProfile,
   UpstreamRequest,
 } from "./types.js";
 
 export interface SessionOptions {
   baseUrl: string;
-  profile: ServiceProfile;
+  profile: ApiProfile;
   strategy: AuthStrategy;
   tls: TlsConfig;
   timeoutMs: number;
@@ -55,15 +57,68 @@ export interface SessionState {
   lastError?: string;
 }
 
-/** A session lent to one tool call: every request carries the call's signal and time budget. */
-export interface ApiSession {
-  readonly api: string;
-  readonly baseUrl: string;
+/**
+ * A session lent to one tool call: every request carries the call's signal and time budget, so no tool
+ * passes them by hand.
+ */
+export class ApiSession {
+  readonly #session: Session;
+  readonly #scope: CallScope;
+
+  constructor(session: Session, scope: CallScope) {
+    this.#session = session;
+    this.#scope = scope;
+  }
+
+  get api(): string {
+    return this.#session.api;
+  }
+
+  get baseUrl(): string {
+    return this.#session.baseUrl;
+  }
+
+  /** How this API answers: its probe, its operations, how it reads and encodes (the generic tools use it). */
+  get profile(): ApiProfile {
+    return this.#session.profile;
+  }
+
+  /** How the session logs in, as infra_status shows it (`OAuth access code`). */
+  get authMethod(): string {
+    return this.#session.strategy.method;
+  }
+
+  /**
+   * Sends one request; returns the profile's unwrapped data, parsed with `schema` when one is given (an
+   * answer it does not match is the upstream's error, naming the request), or throws a typed error.
+   */
   request(request: UpstreamRequest): Promise<unknown>;
+  request<Schema extends z.ZodType>(request: UpstreamRequest, schema: Schema): Promise<z.output<Schema>>;
+  request(request: UpstreamRequest, schema?: z.ZodType): Promise<unknown> {
+    return schema === undefined
+      ? this.#session.request(request, this.#scope)
+      : this.#session.request(request, this.#scope, schema);
+  }
+
+  /** The answer as it came, uninterpreted (see Session.requestRaw). */
+  requestRaw(request: UpstreamRequest): Promise<RawResponse> {
+    return this.#session.requestRaw(request, this.#scope);
+  }
+
+  /** For infra_status. */
+  state(): SessionState {
+    return this.#session.state();
+  }
+
   /** Follows a change of the upstream's idle limit (see Session.setIdleTimeout). */
-  setIdleTimeout(ms: number): void;
+  setIdleTimeout(ms: number): void {
+    this.#session.setIdleTimeout(ms);
+  }
+
   /** What the session has learnt about its instance, shared by every call it lends itself to. */
-  readonly facts: InstanceFacts;
+  get facts(): InstanceFacts {
+    return this.#session.facts;
+  }
 }
 
 /** Statuses after which a read is sent again: the failure may pass. 500 is the upstream's own bug. */
@@ -89,7 +144,7 @@ interface HeldCredential {
  */
 export class Session {
   readonly baseUrl: string;
-  readonly profile: ServiceProfile;
+  readonly profile: ApiProfile;
   readonly strategy: AuthStrategy;
   /** What tools learnt about this instance (see InstanceFacts); it lives as long as the session. */
   readonly facts: InstanceFacts = new Map<string, string>();
@@ -117,7 +172,7 @@ export class Session {
   }
 
   /**
-   * The ky instance, built on first use: ky and fetch load when a service is first called, not at
+   * The ky instance, built on first use: ky and fetch load when an API is first called, not at
    * start-up (a measured fifth of the cold start, paid by every session even if no tool is called).
    */
   async #client(): Promise<KyInstance> {
@@ -135,30 +190,49 @@ export class Session {
 
   /** This session, lent to one tool call. */
   bind(scope: CallScope): ApiSession {
-    return {
-      api: this.api,
-      baseUrl: this.baseUrl,
-      request: (request) => this.request(request, scope),
-      setIdleTimeout: (ms) => this.setIdleTimeout(ms),
-      facts: this.facts,
-    };
+    return new ApiSession(this, scope);
   }
 
-  /** Sends one request with credentials; returns the profile's unwrapped data or throws a typed error. */
-  async request(request: UpstreamRequest, scope: CallScope = {}): Promise<unknown> {
+  /**
+   * Sends one request with credentials; returns the profile's unwrapped data, parsed with `schema` when one
+   * is given, or throws a typed error.
+   */
+  request(request: UpstreamRequest, scope?: CallScope): Promise<unknown>;
+  request<Schema extends z.ZodType>(
+    request: UpstreamRequest,
+    scope: CallScope | undefined,
+    schema: Schema,
+  ): Promise<z.output<Schema>>;
+  async request(request: UpstreamRequest, scope: CallScope = {}, schema?: z.ZodType): Promise<unknown> {
     const { response, outcome } = await this.#exchange(request, scope);
-    if (outcome.ok) return outcome.data;
-    const status = response.status;
-    throw this.#recordError(
-      new UpstreamError({
-        ...this.#where(request),
-        status,
-        code: outcome.code,
-        message: outcome.message,
-        retries: response.retries,
-        hint: this.profile.hint?.(status, outcome.code, request) ?? genericHint(status),
-      }),
-    );
+    if (!outcome.ok) {
+      const status = response.status;
+      throw this.#recordError(
+        new UpstreamError({
+          ...this.#where(request),
+          status,
+          code: outcome.code,
+          message: outcome.message,
+          retries: response.retries,
+          hint: this.profile.hint?.(status, outcome.code, request) ?? genericHint(status),
+        }),
+      );
+    }
+    return schema === undefined ? outcome.data : this.#parse(request, outcome.data, schema);
+  }
+
+  /**
+   * The answer as its schema reads it. A successful answer that is not what the API documents (a proxy's
+   * page, a truncated body) is reported here, the one place, naming the API, method and path.
+   */
+  #parse<Schema extends z.ZodType>(
+    request: UpstreamRequest,
+    data: unknown,
+    schema: Schema,
+  ): z.output<Schema> {
+    const parsed = schema.safeParse(data);
+    if (parsed.success) return parsed.data;
+    throw unexpectedAnswer(this.#where(request), schema.description ?? "the documented answer", data);
   }
 
   /**
@@ -186,7 +260,7 @@ export class Session {
     // The call's signal ends at the call's deadline (DeadlineExceeded): a request whose own deadline is that
     // one needs no timer of its own, which is the common case (one budget, one request).
     const ownTimer = scope.signal === undefined || deadline < (scope.deadline ?? Number.POSITIVE_INFINITY);
-    const send = { deadline, callSignal: scope.signal, ownTimer };
+    const send: SendLimits = { deadline, callSignal: scope.signal, ownTimer };
     let credential = await this.#currentCredential(scope.signal);
     let response = await this.#send(request, url, send, credential);
     let outcome = this.profile.interpret(response);
@@ -289,8 +363,8 @@ export class Session {
     return url.href;
   }
 
-  #where(request: UpstreamRequest): { service: string; method: string; path: string } {
-    return { service: this.api, method: request.method, path: request.path };
+  #where(request: UpstreamRequest): { api: string; method: string; path: string } {
+    return { api: this.api, method: request.method, path: request.path };
   }
 
   #recordError<E extends UpstreamError>(error: E): E {
@@ -373,21 +447,37 @@ export class Session {
   async #send(
     request: UpstreamRequest,
     url: string,
-    {
-      deadline,
-      callSignal,
-      ownTimer,
-    }: { deadline: number; callSignal: AbortSignal | undefined; ownTimer: boolean },
+    limits: SendLimits,
     credential: Credential | undefined,
   ): Promise<RawResponse> {
-    const timeoutSignal = ownTimer ? AbortSignal.timeout(Math.max(1, deadline - this.#now())) : undefined;
+    const timeoutSignal = limits.ownTimer
+      ? AbortSignal.timeout(Math.max(1, limits.deadline - this.#now()))
+      : undefined;
     const signal =
-      callSignal && timeoutSignal
-        ? AbortSignal.any([callSignal, timeoutSignal])
-        : (timeoutSignal ?? callSignal);
-    let retries = 0;
-    let lastTransient: number | undefined;
-    const read = this.#isRead(request);
+      limits.callSignal && timeoutSignal
+        ? AbortSignal.any([limits.callSignal, timeoutSignal])
+        : (timeoutSignal ?? limits.callSignal);
+    const retried: RetryLog = { count: 0, lastStatus: undefined };
+    const options = this.#kyOptions(request, credential, signal, limits.deadline, retried);
+    let response: Response;
+    try {
+      const http = await this.#client();
+      response = await http(url, options);
+    } catch (error) {
+      if (!isHttpError(error)) throw this.#failure(error, request, retried, limits.callSignal, timeoutSignal);
+      response = error.response;
+    }
+    return this.#answer(request, response, retried);
+  }
+
+  /** What ky is told for one request: method, credentials, query, body, and the retry rule. */
+  #kyOptions(
+    request: UpstreamRequest,
+    credential: Credential | undefined,
+    signal: AbortSignal | undefined,
+    deadline: number,
+    retried: RetryLog,
+  ): KyOptions {
     const options: KyOptions = {
       method: request.method,
       signal,
@@ -403,27 +493,13 @@ export class Session {
         delay: backoff,
         jitter: (delay) => delay / 2 + Math.random() * (delay / 2),
         backoffLimit: RETRY_BACKOFF_CAP_MS,
-        shouldRetry: ({ error, retryCount }) => {
-          // A certificate problem will not heal by itself, nor will an answer grow smaller.
-          if (isTlsFailure(error) || error instanceof ResponseTooLargeError) return false;
-          if (!isHttpError(error)) {
-            // A write whose connection failed may have been carried out: its outcome is unknown.
-            return read ? undefined : false;
-          }
-          if (!read && !this.#provesNothingDone(error.response.status)) return false;
-          // Stop when the upstream asks us to wait longer than the call has left: better a clear error
-          // now than a timeout later.
-          const retryAfterMs = parseRetryAfter(error.response.headers);
-          const waitMs = retryAfterMs ?? backoff(retryCount) / 2;
-          if (this.#now() + waitMs >= deadline) return false;
-          return undefined;
-        },
+        shouldRetry: this.#retryRule(this.#isRead(request), deadline),
       },
       hooks: {
         beforeRetry: [
           ({ error, retryCount }) => {
-            retries = retryCount;
-            if (isHttpError(error)) lastTransient = error.response.status;
+            retried.count = retryCount;
+            if (isHttpError(error)) retried.lastStatus = error.response.status;
             this.#options.logger.debug(
               `${this.api} ${request.method} ${request.path}: retry ${retryCount} after ${error.message}`,
             );
@@ -435,52 +511,89 @@ export class Session {
     if (query) options.searchParams = definedEntries(query);
     if (request.json !== undefined) options.json = request.json;
     else if (request.form !== undefined) options.body = new URLSearchParams(request.form);
+    return options;
+  }
 
-    let response: Response;
-    try {
-      const http = await this.#client();
-      response = await http(url, options);
-    } catch (error) {
-      if (isHttpError(error)) {
-        response = error.response;
-      } else if (error instanceof ResponseTooLargeError) {
-        throw this.#recordError(
-          new UpstreamError({
-            ...this.#where(request),
-            status: undefined,
-            retries,
-            message: error.message,
-            hint: "Ask for less: a smaller limit, fields=[...], or a filter; or raise INFRA_MCP_MAX_RESPONSE_BYTES if this answer is expected to be large.",
-          }),
-        );
-      } else if (callSignal?.aborted && !(callSignal.reason instanceof DeadlineExceeded)) {
-        throw new CancelledError(`Cancelled: ${this.api} ${request.method} ${request.path} was abandoned.`);
-      } else if (timeoutSignal?.aborted || callSignal?.aborted) {
-        const status = lastTransient;
-        const exhausted = status !== undefined ? this.profile.exhaustedHint?.(status) : undefined;
-        throw this.#recordError(
-          new UpstreamError({
-            ...this.#where(request),
-            status,
-            retries,
-            outOfTime: true,
-            message:
-              status === undefined
-                ? `no answer within ${this.#options.timeoutMs} ms`
-                : `still failing with ${status} when the ${this.#options.timeoutMs} ms budget ran out`,
-            hint:
-              exhausted ??
-              "The upstream is slow or unreachable; try again later, or raise INFRA_MCP_TIMEOUT_MS for slow appliances.",
-          }),
-        );
-      } else {
-        throw this.#recordError(
-          networkError(this.#where(request), error, retries, this.#options.settingsPrefix),
-        );
+  /**
+   * Whether ky may send a failed request again: a read after any transient failure, a write only when the
+   * answer proves nothing was done; never past the deadline, a certificate problem or an oversized answer.
+   */
+  #retryRule(
+    read: boolean,
+    deadline: number,
+  ): (state: { error: Error; retryCount: number }) => false | undefined {
+    return ({ error, retryCount }) => {
+      // A certificate problem will not heal by itself, nor will an answer grow smaller.
+      if (isTlsFailure(error) || error instanceof ResponseTooLargeError) return false;
+      if (!isHttpError(error)) {
+        // A write whose connection failed may have been carried out: its outcome is unknown.
+        return read ? undefined : false;
       }
+      if (!read && !this.#provesNothingDone(error.response.status)) return false;
+      // Stop when the upstream asks us to wait longer than the call has left: better a clear error
+      // now than a timeout later.
+      const retryAfterMs = parseRetryAfter(error.response.headers);
+      const waitMs = retryAfterMs ?? backoff(retryCount) / 2;
+      if (this.#now() + waitMs >= deadline) return false;
+      return undefined;
+    };
+  }
+
+  /** The typed error for an exchange that ended without an answer: too large, cancelled, late, unreachable. */
+  #failure(
+    error: unknown,
+    request: UpstreamRequest,
+    retried: RetryLog,
+    callSignal: AbortSignal | undefined,
+    timeoutSignal: AbortSignal | undefined,
+  ): Error {
+    const retries = retried.count;
+    if (error instanceof ResponseTooLargeError) {
+      return this.#recordError(
+        new UpstreamError({
+          ...this.#where(request),
+          status: undefined,
+          retries,
+          message: error.message,
+          hint: "Ask for less: a smaller limit, fields=[...], or a filter; or raise INFRA_MCP_MAX_RESPONSE_BYTES if this answer is expected to be large.",
+        }),
+      );
     }
-    const status = response.status;
+    if (callSignal?.aborted && !(callSignal.reason instanceof DeadlineExceeded)) {
+      return new CancelledError(`Cancelled: ${this.api} ${request.method} ${request.path} was abandoned.`);
+    }
+    if (timeoutSignal?.aborted || callSignal?.aborted) {
+      const status = retried.lastStatus;
+      const exhausted = status !== undefined ? this.profile.exhaustedHint?.(status) : undefined;
+      return this.#recordError(
+        new UpstreamError({
+          ...this.#where(request),
+          status,
+          retries,
+          outOfTime: true,
+          message:
+            status === undefined
+              ? `no answer within ${this.#options.timeoutMs} ms`
+              : `still failing with ${status} when the ${this.#options.timeoutMs} ms budget ran out`,
+          hint:
+            exhausted ??
+            "The upstream is slow or unreachable; try again later, or raise INFRA_MCP_TIMEOUT_MS for slow appliances.",
+        }),
+      );
+    }
+    return this.#recordError(
+      networkError(this.#where(request), error, retries, this.#options.settingsPrefix),
+    );
+  }
+
+  /**
+   * The answer as the profile will read it. Transient failures that outlasted the retries end here with
+   * the platform's own explanation, when it has one (a suspended platform).
+   */
+  async #answer(request: UpstreamRequest, response: Response, retried: RetryLog): Promise<RawResponse> {
+    const { status, headers } = response;
     const body = await readBody(response);
+    const retries = retried.count;
     if (TRANSIENT_STATUSES.includes(status) && retries > 0) {
       const exhausted = this.profile.exhaustedHint?.(status);
       if (exhausted) {
@@ -489,16 +602,28 @@ export class Session {
             ...this.#where(request),
             status,
             retries,
-            message: errorMessage(this.profile.interpret({ status, headers: response.headers, body })),
+            message: errorMessage(this.profile.interpret({ status, headers, body })),
             hint: exhausted,
           }),
         );
       }
     }
-    return retries > 0
-      ? { status, headers: response.headers, body, retries }
-      : { status, headers: response.headers, body };
+    return retries > 0 ? { status, headers, body, retries } : { status, headers, body };
   }
+}
+
+/** The limits of one exchange: its deadline, the call's signal, and whether it needs a timer of its own. */
+interface SendLimits {
+  deadline: number;
+  callSignal: AbortSignal | undefined;
+  ownTimer: boolean;
+}
+
+/** What ky's retries of one exchange left behind, for the error that ends it. */
+interface RetryLog {
+  count: number;
+  /** The status of the last transient failure, if the last failure had one. */
+  lastStatus: number | undefined;
 }
 
 /** The pause before retry `attempt` (1-based), before jitter takes up to half of it away. */
@@ -527,7 +652,7 @@ function errorMessage(outcome: Outcome): string {
 }
 
 function networkError(
-  where: { service: string; method: string; path: string },
+  where: { api: string; method: string; path: string },
   error: unknown,
   retries: number,
   prefix: string,

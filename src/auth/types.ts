@@ -1,5 +1,4 @@
 import type { LoginError } from "../errors.js";
-import type { Operation } from "../services/catalogue.js";
 
 /**
  * What a platform implements for its sessions: one profile per API (how it answers) and one strategy per
@@ -97,8 +96,15 @@ export type Outcome =
   | { ok: true; data: unknown }
   | { ok: false; authExpired: boolean; code?: string | number; message: string };
 
+/** One documented upstream operation, as infra_list_operations lists it. */
+export interface Operation {
+  method: string;
+  path: string;
+  summary: string;
+}
+
 /** The per-API differences, as data (DESIGN.md "a service is a profile plus a toolset"). */
-export interface ServiceProfile {
+export interface ApiProfile {
   /** API id used in errors and by the generic tools (the platform's name, or `<platform>_<api>`). */
   readonly api: string;
   /** Headers on every request, login included. */

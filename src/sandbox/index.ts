@@ -1,5 +1,4 @@
-import { PLATFORMS } from "../services/index.js";
-import type { SandboxEmulator } from "../services/platform.js";
+import type { Platform, SandboxEmulator } from "../platform.js";
 
 export interface Sandbox {
   /** The running emulators, by platform name. */
@@ -10,15 +9,20 @@ export interface Sandbox {
 }
 
 /** Variable prefixes the sandbox replaces, so that no real appliance is ever mixed in. */
-export const SERVICE_PREFIXES: readonly string[] = PLATFORMS.map((platform) => `${platform.prefix}_`);
+export function sandboxPrefixes(platforms: readonly Platform[]): string[] {
+  return platforms.map((platform) => `${platform.prefix}_`);
+}
 
 /** A secret the sandbox's tools may use by name (`secret_key_ref: "SANDBOX_AWS"`). */
 const SANDBOX_SECRETS = { INFRA_MCP_SECRET_SANDBOX_AWS: "sandbox-aws-secret-from-the-environment" };
 
-/** Starts every platform's emulator on 127.0.0.1 (ephemeral ports) and returns the configuration for them. */
-export async function startSandbox(): Promise<Sandbox> {
+/**
+ * Starts the emulator of every platform given (the registry) on 127.0.0.1, on ephemeral ports, and returns
+ * the configuration for them.
+ */
+export async function startSandbox(platforms: readonly Platform[]): Promise<Sandbox> {
   const emulators = new Map<string, SandboxEmulator>();
-  for (const platform of PLATFORMS) emulators.set(platform.name, await platform.emulator());
+  for (const platform of platforms) emulators.set(platform.name, await platform.emulator());
   const running = [...emulators.values()];
   await Promise.all(running.map((emulator) => emulator.start()));
   const env: Record<string, string> = { ...SANDBOX_SECRETS };

@@ -1,20 +1,17 @@
 import { z } from "zod";
-import type { ApiSession, Session } from "../auth/session.js";
-import type { CallScope } from "../auth/types.js";
+import type { ApiSession } from "../auth/session.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { Redactor } from "../safety/redact.js";
 
 /** What every handler may use. No global clients: everything arrives here (github-mcp-server style). */
 export interface CallContext {
-  /** Every enabled session by API id, for the infra tools that pick one by name. */
-  sessions: ReadonlyMap<string, Session>;
-  /** This call's cancellation and time budget: pass it to a session picked from `sessions`. */
-  scope: Required<CallScope>;
   config: Config;
   redactor: Redactor;
-  /** The MCP request's abort signal. */
+  /** This call's signal: it aborts when the client cancels or the call's time budget runs out. */
   signal: AbortSignal;
+  /** Epoch ms by which the whole call must be over; a wait ends by then with what it saw last. */
+  deadline: number;
   /** Sends a progress notification when the client asked for them; a no-op otherwise. */
   progress(progress: number, total?: number, message?: string): Promise<void>;
   log: Logger;
@@ -23,6 +20,11 @@ export interface CallContext {
 /** What a platform tool's handler gets: its own API's session, lent to this call. */
 export interface ToolContext extends CallContext {
   session: ApiSession;
+}
+
+/** What an infra tool's handler gets: every enabled API's session by API id, each lent to this call. */
+export interface InfraContext extends CallContext {
+  sessions: ReadonlyMap<string, ApiSession>;
 }
 
 export interface Annotations {
@@ -55,12 +57,30 @@ const TOTAL_KEYS = ["recordsFiltered", "total", "count", "totalCount", "size", "
 export function unwrapList(body: unknown): { items: unknown[]; total?: number } | undefined {
   if (Array.isArray(body)) return { items: body };
   if (body === null || typeof body !== "object") return undefined;
-  const record = body as Record<string, unknown>;
-  const arrays = Object.keys(record).filter((key) => Array.isArray(record[key]));
-  if (arrays.length !== 1) return undefined;
-  const items = record[arrays[0] as string] as unknown[];
-  const totalKey = TOTAL_KEYS.find((key) => typeof record[key] === "number");
-  return totalKey === undefined ? { items } : { items, total: record[totalKey] as number };
+  const entries: [string, unknown][] = Object.entries(body);
+  const arrays = entries.flatMap(([, value]) => (Array.isArray(value) ? [value] : []));
+  const items = arrays[0];
+  if (arrays.length !== 1 || items === undefined) return undefined;
+  for (const key of TOTAL_KEYS) {
+    const total = entries.find(([name]) => name === key)?.[1];
+    if (typeof total === "number") return { items, total };
+  }
+  return { items };
+}
+
+/**
+ * A schema for an answer that is a list or wraps one (see `unwrapList`), as `{items, total?}`; `expected`
+ * says what the answer should have been, for the error when it is not.
+ */
+export function listAnswer(expected: string) {
+  return z
+    .unknown()
+    .transform((body, ctx) => {
+      const list = unwrapList(body);
+      if (list === undefined) ctx.addIssue({ code: "custom", message: "no list in the answer" });
+      return list ?? { items: [] };
+    })
+    .describe(expected);
 }
 
 /**
@@ -78,14 +98,32 @@ export interface ListOptions {
   defaultLimit?: number;
 }
 
+/** What a handler returns: a list page for list tools, the declared `output` for the others, else any value. */
+export type ToolResultOf<
+  Output extends z.ZodRawShape | undefined,
+  List extends ListOptions | undefined,
+> = List extends ListOptions
+  ? ListPage
+  : Output extends z.ZodRawShape
+    ? z.output<z.ZodObject<Output, z.core.$loose>>
+    : unknown;
+
 export interface ToolDefinition<
   Shape extends z.ZodRawShape = z.ZodRawShape,
   Context extends CallContext = ToolContext,
+  Output extends z.ZodRawShape | undefined = z.ZodRawShape | undefined,
+  List extends ListOptions | undefined = ListOptions | undefined,
 > {
   name: string;
-  /** Toolset the tool belongs to (a platform's name); `infra` tools are always on. */
-  service: string;
-  /** Session the handler gets, when it differs from the service name (`squonk_dm`). */
+  /**
+   * The toolset the tool belongs to: its platform's name, stamped on it by the platform's registry entry
+   * (`definePlatform`), or `infra` for the always-on tools.
+   */
+  toolset: string;
+  /**
+   * The API whose session the handler gets (`squonk_dm`); the registry entry stamps its platform's first
+   * API on a tool that names none. Absent on infra tools, which are lent every session.
+   */
   api?: string;
   title: string;
   description: string;
@@ -95,8 +133,18 @@ export interface ToolDefinition<
    * enabled APIs). Must accept a subset of `input`.
    */
   inputFor?(apis: readonly string[]): z.ZodRawShape;
-  /** Shape of `structuredContent` for non-list tools; list tools get the list shape. */
-  output?: z.ZodRawShape;
+  /**
+   * Rules between arguments ("one of", "not both", "only with"), part of the input's schema: they are
+   * checked with the rest of the arguments, before any confirmation is asked, so that no user confirms a
+   * call that is then refused. Returns the refusal, in full (it is the call's whole answer), or undefined
+   * when the arguments keep the rules. They cost no bytes in tools/list.
+   */
+  rules?(args: z.infer<z.ZodObject<Shape>>): string | undefined;
+  /**
+   * Shape of `structuredContent` for non-list tools; list tools get the list shape. The handler's result
+   * is checked against it by the type system (see `ToolResultOf`).
+   */
+  output?: Output;
   annotations: Annotations;
   /**
    * The call's time budget, when the tool's own arguments set it (a wait with `timeout_seconds`); by default
@@ -104,7 +152,7 @@ export interface ToolDefinition<
    */
   budgetMs?(args: z.infer<z.ZodObject<Shape>>, config: Config): number;
   /** Makes this a list tool: adds `limit`, `offset`, `fields` and the `{items, total?, ...}` result. */
-  list?: ListOptions;
+  list?: List;
   /** Secret-looking fields this tool returns on purpose (a login key it creates). */
   reveal?: readonly string[];
   /** Hands out a credential: confirmed under the default policy, like a destructive action (TOOLS.md 4). */
@@ -124,27 +172,39 @@ export interface ToolDefinition<
    */
   preview?(
     args: z.infer<z.ZodObject<Shape>>,
-    ctx: Omit<Context, "scope" | "signal" | "progress">,
+    ctx: Omit<Context, "deadline" | "signal" | "progress">,
   ): string | Promise<string>;
-  handler(args: z.infer<z.ZodObject<Shape>> & ListArgs, ctx: Context): Promise<unknown>;
+  handler(args: z.infer<z.ZodObject<Shape>> & ListArgs, ctx: Context): Promise<ToolResultOf<Output, List>>;
 }
 
-/**
- * Any tool, as the lists hold them: a platform tool's context has its session, an infra tool's has none
- * (it picks sessions by name).
- */
-export type AnyTool = ToolDefinition<z.ZodRawShape, CallContext & { session?: ApiSession }>;
+/** The context a handler of any tool may get: a platform tool's has its session, an infra tool's all of them. */
+export type AnyContext = CallContext & { session?: ApiSession; sessions?: ReadonlyMap<string, ApiSession> };
+
+/** Any tool, as the lists hold them, with its toolset stamped. */
+export type AnyTool = ToolDefinition<z.ZodRawShape, AnyContext>;
+
+/** A platform's tool as it defines it: its registry entry stamps the toolset (and the API, if it names none). */
+export type PlatformTool = Omit<AnyTool, "toolset">;
 
 /** Identity with inference: one tool is one object (playwright-mcp `defineTool`). */
-export function defineTool<Shape extends z.ZodRawShape>(tool: ToolDefinition<Shape>): ToolDefinition<Shape> {
+export function defineTool<
+  Shape extends z.ZodRawShape,
+  Output extends z.ZodRawShape | undefined = undefined,
+  List extends ListOptions | undefined = undefined,
+>(tool: Omit<ToolDefinition<Shape, ToolContext, Output, List>, "toolset">): PlatformTool {
   return tool;
 }
 
-/** The same for the always-on infra tools, whose handlers get no session of their own. */
-export function defineInfraTool<Shape extends z.ZodRawShape>(
-  tool: ToolDefinition<Shape, CallContext> & { service: "infra" },
-): ToolDefinition<Shape, CallContext> {
-  return tool;
+/** The toolset of the always-on tools. */
+export const INFRA_TOOLSET = "infra";
+
+/** The same for the always-on infra tools, whose handlers are lent every enabled session. */
+export function defineInfraTool<
+  Shape extends z.ZodRawShape,
+  Output extends z.ZodRawShape | undefined = undefined,
+  List extends ListOptions | undefined = undefined,
+>(tool: Omit<ToolDefinition<Shape, InfraContext, Output, List>, "toolset">): AnyTool {
+  return { ...tool, toolset: INFRA_TOOLSET };
 }
 
 /** Annotation presets matching TOOLS.md's RO / M / D marks. */
@@ -314,8 +374,18 @@ function project(item: unknown, fields: string[] | undefined): unknown {
   return projected;
 }
 
-/** Formats zod issues for the model: which parameter, what is wrong, and what the place accepts. */
+/** Marks an issue as a broken rule between arguments: its message is the refusal, in full. */
+export const RULE_REFUSAL = "rule between arguments";
+
+/**
+ * Formats zod issues for the model: which parameter, what is wrong, and what the place accepts. A broken
+ * rule between arguments (only checked once every argument is valid on its own) is told in its own words.
+ */
 export function describeInvalidArguments(tool: string, error: z.ZodError, input: z.ZodObject): string {
+  const refusals = error.issues.flatMap((issue) =>
+    issue.code === "custom" && issue.params?.kind === RULE_REFUSAL ? [issue.message] : [],
+  );
+  if (refusals.length > 0) return refusals.join(" ");
   const lines = error.issues.map((issue) => {
     const where = issue.path.length > 0 ? issue.path.join(".") : "arguments";
     if (issue.code === "unrecognized_keys") {

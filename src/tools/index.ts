@@ -1,16 +1,15 @@
 import { z } from "zod";
 import type { Config } from "../config.js";
+import type { Platform } from "../platform.js";
 import { needsConfirmation } from "../safety/confirm.js";
-import { enabledApis, PLATFORMS } from "../services/index.js";
-import { type AnyTool, CONFIRMATION_TOKEN, listParameters } from "./define.js";
-import { infraTools } from "./infra.js";
+import { type AnyTool, CONFIRMATION_TOKEN, INFRA_TOOLSET, listParameters, RULE_REFUSAL } from "./define.js";
+import { createInfraTools } from "./infra.js";
 import { computeSchemas, readSchemaCache, type ToolSchemas, withConfirmationToken } from "./schemas.js";
 
-/** Every tool this build has, in listing order: the infra tools, then each platform's, in registry order. */
-export const allTools: readonly AnyTool[] = [
-  ...infraTools,
-  ...PLATFORMS.flatMap((platform) => platform.tools),
-];
+/** Every tool of these platforms, in listing order: the infra tools, then each platform's, in their order. */
+export function toolsOf(platforms: readonly Platform[]): AnyTool[] {
+  return [...createInfraTools(platforms), ...platforms.flatMap((platform) => platform.tools)];
+}
 
 /** A tool as served under one configuration: its validator and its `tools/list` entry, built once. */
 export interface PreparedTool {
@@ -26,12 +25,16 @@ export interface PreparedTool {
 /**
  * The one filter: toolsets, read-only mode and enabled APIs, all derived from the definitions (no second
  * list of names). `infra_*` tools are always on; read-only keeps only tools marked readOnlyHint; a tool whose
- * `api` is not enabled (a platform's optional second API) is left out.
+ * `api` is not enabled (a platform's optional second API) is left out. `apis`: the API ids the
+ * configuration enables.
  */
-export function prepareTools(config: Config, tools: readonly AnyTool[] = allTools): PreparedTool[] {
-  const apis = enabledApis(config);
+export function prepareTools(
+  config: Config,
+  tools: readonly AnyTool[],
+  apis: readonly string[],
+): PreparedTool[] {
   return tools
-    .filter((tool) => tool.service === "infra" || config.toolsets.has(tool.service))
+    .filter((tool) => tool.toolset === INFRA_TOOLSET || config.toolsets.has(tool.toolset))
     .filter((tool) => !config.readOnly || tool.annotations.readOnly)
     .filter((tool) => tool.api === undefined || apis.includes(tool.api))
     .map((tool) => prepare(tool, config, apis));
@@ -42,13 +45,22 @@ let cache: Map<string, ToolSchemas> | undefined | null = null;
 
 function prepare(definition: AnyTool, config: Config, apis: readonly string[]): PreparedTool {
   const confirm = needsConfirmation(definition, config.confirm);
-  const input = z
+  const object = z
     .object({
       ...(definition.inputFor?.(apis) ?? definition.input),
       ...(definition.list ? listParameters(definition.list.defaultLimit) : {}),
       ...(confirm ? { confirmation_token: CONFIRMATION_TOKEN } : {}),
     })
     .strict();
+  const { rules } = definition;
+  const input =
+    rules === undefined
+      ? object
+      : object.superRefine((args, ctx) => {
+          const refusal = rules(args);
+          if (refusal !== undefined)
+            ctx.addIssue({ code: "custom", message: refusal, params: { kind: RULE_REFUSAL } });
+        });
 
   if (cache === null) cache = readSchemaCache();
   // A tool whose input depends on the configuration (the enabled APIs) is converted here.

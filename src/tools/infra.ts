@@ -1,13 +1,9 @@
 import { z } from "zod";
-import type { Session } from "../auth/session.js";
-import type { HttpMethod, UpstreamRequest } from "../auth/types.js";
+import { filterOperations } from "../auth/operations.js";
+import type { ApiSession } from "../auth/session.js";
 import { clip, describeError, ToolInputError } from "../errors.js";
-import { filterOperations } from "../services/catalogue.js";
-import { enablingVariables, PLATFORMS } from "../services/index.js";
-import { type AnyTool, type CallContext, DESTRUCTIVE, defineInfraTool, READ_ONLY } from "./define.js";
-
-/** Every API id the registry's platforms can open, as the generic tools name them. */
-const API_IDS: readonly string[] = PLATFORMS.flatMap((platform) => platform.apiIds);
+import type { Platform } from "../platform.js";
+import { type AnyTool, DESTRUCTIVE, defineInfraTool, type InfraContext, READ_ONLY } from "./define.js";
 
 const LOCAL = { ...READ_ONLY, openWorld: false };
 
@@ -15,8 +11,9 @@ const LOCAL = { ...READ_ONLY, openWorld: false };
  * The `service` parameter as served: only the enabled APIs (TOOLS.md: "enabled ones only"). With none
  * enabled the tools stay listed, and a call says how to enable one.
  */
-function serviceParameter(apis: readonly string[] = API_IDS) {
+function serviceParameter(apis: readonly string[]) {
   if (apis.length === 0) return z.string().describe("Upstream API (none is configured)");
+  // Not empty (checked above), which is all z.enum's tuple type asks for.
   return z.enum(apis as [string, ...string[]]).describe("Upstream API");
 }
 // Checked with refine (not regex) so the rule costs no bytes in tools/list; the message says it all.
@@ -30,13 +27,21 @@ const queryParameter = z
   .optional()
   .describe("Query parameters");
 
-function sessionFor(api: string, ctx: CallContext): Session {
+/** What the generic tools know of the platforms: the APIs they can open, and how to enable one. */
+interface Platforms {
+  /** Every API id the platforms can open, as the generic tools name them. */
+  apis: readonly string[];
+  /** What enables each platform, for messages that tell a user how to turn one on. */
+  enabling: string;
+}
+
+function sessionFor(api: string, ctx: InfraContext, platforms: Platforms): ApiSession {
   const session = ctx.sessions.get(api);
   if (session !== undefined) return session;
   const enabled = [...ctx.sessions.keys()];
   if (enabled.length === 0) {
     throw new ToolInputError(
-      `No service is configured on this server. Set the URL variable of a platform, ${enablingVariables()}, ` +
+      `No service is configured on this server. Set the URL variable of a platform, ${platforms.enabling}, ` +
         "with its credentials (infra-mcp --help lists them), and restart.",
     );
   }
@@ -48,7 +53,6 @@ function sessionFor(api: string, ctx: CallContext): Session {
 
 const statusTool = defineInfraTool({
   name: "infra_status",
-  service: "infra",
   title: "Server and session status",
   description:
     "Enabled services: base URL, auth method, session state, last error. check=true makes one live call per service.",
@@ -65,12 +69,12 @@ const statusTool = defineInfraTool({
         const entry: Record<string, unknown> = {
           service: api,
           base_url: session.baseUrl,
-          auth: session.strategy.method,
+          auth: session.authMethod,
         };
         if (check) {
           const started = performance.now();
           try {
-            await session.request(session.profile.probe, ctx.scope);
+            await session.request(session.profile.probe);
             entry.check = { ok: true, latency_ms: Math.round(performance.now() - started) };
           } catch (error) {
             entry.check = {
@@ -94,45 +98,43 @@ const statusTool = defineInfraTool({
 
 const filter = z.string().optional().describe("Words that must all appear in method, path or summary");
 
-const listOperationsTool = defineInfraTool({
-  name: "infra_list_operations",
-  service: "infra",
-  title: "List upstream operations",
-  description:
-    "Documented operations (method, path, summary) of a service, to use with infra_api_get or infra_api_call.",
-  input: { service: serviceParameter(), filter },
-  inputFor: (apis) => ({ service: serviceParameter(apis), filter }),
-  list: {},
-  annotations: LOCAL,
-  async handler({ service, filter }, ctx) {
-    const session = sessionFor(service, ctx);
-    const live = await session.profile.liveOperations?.((request: UpstreamRequest) =>
-      session.requestRaw(request, ctx.scope),
-    );
-    const source = live?.source ?? "built-in catalogue of documented operations";
-    const operations = live?.operations ?? session.profile.operations;
-    return { items: filterOperations(operations, filter), extra: { source } };
-  },
-});
+const listOperationsTool = (platforms: Platforms) =>
+  defineInfraTool({
+    name: "infra_list_operations",
+    title: "List upstream operations",
+    description:
+      "Documented operations (method, path, summary) of a service, to use with infra_api_get or infra_api_call.",
+    input: { service: serviceParameter(platforms.apis), filter },
+    inputFor: (apis) => ({ service: serviceParameter(apis), filter }),
+    list: {},
+    annotations: LOCAL,
+    async handler({ service, filter }, ctx) {
+      const session = sessionFor(service, ctx, platforms);
+      const live = await session.profile.liveOperations?.((request) => session.requestRaw(request));
+      const source = live?.source ?? "built-in catalogue of documented operations";
+      const operations = live?.operations ?? session.profile.operations;
+      return { items: filterOperations(operations, filter), extra: { source } };
+    },
+  });
 
-const apiGetTool = defineInfraTool({
-  name: "infra_api_get",
-  service: "infra",
-  title: "Read any upstream path",
-  description:
-    "Reads any path of an enabled service through its session (GET, or POST where the platform reads by POST). Find paths with infra_list_operations.",
-  input: { service: serviceParameter(), path: pathParameter, query: queryParameter },
-  inputFor: (apis) => ({ service: serviceParameter(apis), path: pathParameter, query: queryParameter }),
-  // `{data}`: any JSON the upstream sent, so the schema declares only that the result is an object.
-  output: {},
-  annotations: READ_ONLY,
-  async handler({ service, path, query }, ctx) {
-    const session = sessionFor(service, ctx);
-    const request = session.profile.readRequest?.(path, query) ?? { method: "GET", path, query };
-    const data = await session.request(request, ctx.scope);
-    return { data };
-  },
-});
+const apiGetTool = (platforms: Platforms) =>
+  defineInfraTool({
+    name: "infra_api_get",
+    title: "Read any upstream path",
+    description:
+      "Reads any path of an enabled service through its session (GET, or POST where the platform reads by POST). Find paths with infra_list_operations.",
+    input: { service: serviceParameter(platforms.apis), path: pathParameter, query: queryParameter },
+    inputFor: (apis) => ({ service: serviceParameter(apis), path: pathParameter, query: queryParameter }),
+    // `{data}`: any JSON the upstream sent, so the schema declares only that the result is an object.
+    output: {},
+    annotations: READ_ONLY,
+    async handler({ service, path, query }, ctx) {
+      const session = sessionFor(service, ctx, platforms);
+      const request = session.profile.readRequest?.(path, query) ?? { method: "GET", path, query };
+      const data = await session.request(request);
+      return { data };
+    },
+  });
 
 const callParameters = {
   method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).describe("HTTP method"),
@@ -144,27 +146,34 @@ const callParameters = {
     .describe("JSON body (an object or an array)"),
 };
 
-const apiCallTool = defineInfraTool({
-  name: "infra_api_call",
-  service: "infra",
-  title: "Send any upstream request",
-  description:
-    "Any request to an enabled service through its session, for operations without a dedicated tool. Prefer dedicated tools.",
-  input: { service: serviceParameter(), ...callParameters },
-  inputFor: (apis) => ({ service: serviceParameter(apis), ...callParameters }),
-  // `{data}`: any JSON the upstream sent, so the schema declares only that the result is an object.
-  output: {},
-  annotations: { ...DESTRUCTIVE, idempotent: false },
-  // TOOLS.md section 4: with method GET it is a read, and a read needs no confirmation.
-  readsOnly: ({ method }) => method === "GET",
-  preview: ({ service, method, path, body }, { redactor }) =>
-    `${service} ${method} ${clip(path, 200)}${body === undefined ? "" : ` with body ${clip(redactor.scrub(JSON.stringify(body)), 500)}`}`,
-  async handler({ service, method, path, query, body }, ctx) {
-    const session = sessionFor(service, ctx);
-    const encoded = body === undefined ? {} : (session.profile.encodeBody?.(body) ?? { json: body });
-    const data = await session.request({ method: method as HttpMethod, path, query, ...encoded }, ctx.scope);
-    return { data };
-  },
-});
+const apiCallTool = (platforms: Platforms) =>
+  defineInfraTool({
+    name: "infra_api_call",
+    title: "Send any upstream request",
+    description:
+      "Any request to an enabled service through its session, for operations without a dedicated tool. Prefer dedicated tools.",
+    input: { service: serviceParameter(platforms.apis), ...callParameters },
+    inputFor: (apis) => ({ service: serviceParameter(apis), ...callParameters }),
+    // `{data}`: any JSON the upstream sent, so the schema declares only that the result is an object.
+    output: {},
+    annotations: { ...DESTRUCTIVE, idempotent: false },
+    // TOOLS.md section 4: with method GET it is a read, and a read needs no confirmation.
+    readsOnly: ({ method }) => method === "GET",
+    preview: ({ service, method, path, body }, { redactor }) =>
+      `${service} ${method} ${clip(path, 200)}${body === undefined ? "" : ` with body ${clip(redactor.scrub(JSON.stringify(body)), 500)}`}`,
+    async handler({ service, method, path, query, body }, ctx) {
+      const session = sessionFor(service, ctx, platforms);
+      const encoded = body === undefined ? {} : (session.profile.encodeBody?.(body) ?? { json: body });
+      const data = await session.request({ method, path, query, ...encoded });
+      return { data };
+    },
+  });
 
-export const infraTools: AnyTool[] = [statusTool, listOperationsTool, apiGetTool, apiCallTool];
+/** The always-on tools, for these platforms (the registry, handed in): their `service` names the APIs. */
+export function createInfraTools(platforms: readonly Platform[]): AnyTool[] {
+  const known: Platforms = {
+    apis: platforms.flatMap((platform) => platform.apiIds),
+    enabling: platforms.map((platform) => `${platform.urlVariable} (${platform.name})`).join(", "),
+  };
+  return [statusTool, listOperationsTool(known), apiGetTool(known), apiCallTool(known)];
+}

@@ -1,10 +1,10 @@
-import type { ApiSession, Session } from "../auth/session.js";
+import type { Session } from "../auth/session.js";
 import type { Config } from "../config.js";
 import { clip, DeadlineExceeded, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ConfirmationStore } from "../safety/confirm.js";
 import type { Redactor } from "../safety/redact.js";
-import { type CallContext, describeInvalidArguments, type ListPage, shapeList } from "./define.js";
+import { type AnyContext, describeInvalidArguments, type ListPage, shapeList } from "./define.js";
 import type { PreparedTool } from "./index.js";
 
 /** A `tools/call` result, in the protocol's shape (kept SDK-free here). */
@@ -52,23 +52,27 @@ export async function invokeTool(
     );
   }
   const { confirmation_token: token, ...args } = parsed.data as Record<string, unknown>;
-  // A platform tool gets its own API's session; an infra tool picks sessions by name.
-  const session = deps.sessions.get(definition.api ?? definition.service);
   // One budget for the whole call: every request it makes, and every wait, fits inside it. One signal
   // carries both ends of the call (the client's cancellation, the deadline) to every request it makes.
   const budgetMs = definition.budgetMs?.(args, deps.config) ?? deps.config.timeoutMs;
   const lifetime = callLifetime(call.signal, budgetMs);
   const scope = { signal: lifetime.signal, deadline: Date.now() + budgetMs };
-  const ctx: CallContext & { session?: ApiSession } = {
-    sessions: deps.sessions,
-    scope,
+  const ctx: AnyContext = {
     config: deps.config,
     redactor: deps.redactor,
-    signal: lifetime.signal,
+    signal: scope.signal,
+    deadline: scope.deadline,
     progress: call.progress,
     log: deps.logger,
   };
-  if (session !== undefined) ctx.session = session.bind(scope);
+  // Sessions are lent already bound to the call, so no tool passes its signal or deadline by hand: a
+  // platform tool gets its own API's, an infra tool (which names no API) every enabled one.
+  if (definition.api !== undefined) {
+    const session = deps.sessions.get(definition.api);
+    if (session !== undefined) ctx.session = session.bind(scope);
+  } else {
+    ctx.sessions = new Map([...deps.sessions].map(([api, session]) => [api, session.bind(scope)]));
+  }
 
   const started = performance.now();
   try {
@@ -117,7 +121,7 @@ async function confirm(
   tool: PreparedTool,
   args: Record<string, unknown>,
   token: string | undefined,
-  ctx: CallContext & { session?: ApiSession },
+  ctx: AnyContext,
   deps: InvokeDeps,
   call: CallEnvironment,
 ): Promise<ToolResult | undefined> {

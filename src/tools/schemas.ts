@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { type AnyTool, CONFIRMATION_TOKEN, LIST_OUTPUT, listParameters } from "./define.js";
 
@@ -82,17 +81,24 @@ export function compactSchema(schema: unknown): unknown {
 const CACHE = new URL("./schemas.json", import.meta.url);
 
 /**
- * What the cached schemas were computed from: the built tool and platform modules. A build that did not
- * refresh the cache (tsc alone) changes this, and the cache is ignored rather than served stale.
+ * What the cached schemas were computed from: the built tool modules and the platforms' (their emulators
+ * aside: they define no tool, and are most of the bytes). A build that did not refresh the cache (tsc
+ * alone) changes this, and the cache is ignored rather than served stale.
  */
 function buildFingerprint(): string {
   const hash = createHash("sha256");
-  for (const dir of ["../tools/", "../services/"]) {
-    const path = fileURLToPath(new URL(dir, import.meta.url));
-    for (const file of readdirSync(path).sort()) {
-      if (file.endsWith(".js")) hash.update(file).update(readFileSync(`${path}${file}`));
+  const add = (dir: URL) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    )) {
+      if (entry.name === "emulator" || entry.name === "emulator.js") continue;
+      if (entry.isDirectory()) add(new URL(`${entry.name}/`, dir));
+      else if (entry.name.endsWith(".js"))
+        hash.update(entry.name).update(readFileSync(new URL(entry.name, dir)));
     }
-  }
+  };
+  add(new URL("../tools/", import.meta.url));
+  add(new URL("../platforms/", import.meta.url));
   return hash.digest("base64url");
 }
 
