@@ -57,12 +57,18 @@ export function unexpectedAnswer(
   where: { api: string; method: string; path: string },
   expected: string,
   body: unknown,
+  options: { write?: boolean } = {},
 ): UpstreamError {
+  const proxy = "that the service URL points at the appliance itself, not at a proxy or login page.";
   return new UpstreamError({
     ...where,
     status: 200,
     message: `expected ${expected}, got ${describeBody(body, "nothing")}`,
-    hint: "Check that the service URL points at the appliance itself, not at a proxy or login page.",
+    // A write answered with success in another shape may still have been carried out: saying only "check
+    // the URL" would invite a model to repeat it, and act twice.
+    hint: options.write
+      ? `The request was sent and may have taken effect: read the state back before repeating it. Check too ${proxy}`
+      : `Check ${proxy}`,
   });
 }
 

@@ -182,7 +182,7 @@ describe("result shaping", () => {
   });
 
   it("reports an answer that does not match the tool's schema as the upstream's, naming API, method and path", async () => {
-    harness = await startHarness();
+    harness = await startHarness({ env: { INFRA_MCP_CONFIRM: "off" } });
     const { projects, instances } = SQUONK_SEED;
     const cases = [
       {
@@ -211,6 +211,14 @@ describe("result shaping", () => {
           { project_id: projects.kinase, name: "x", collection: "im-test", job: "nop", version: "1.0.0" },
         ],
         text: 'squonk_dm POST /instance -> 200: expected {instance_id, task_id}, got {"instance_id":"instance-1"}.',
+        write: true,
+      },
+      {
+        emulator: harness.dci,
+        body: { id: "4" },
+        call: ["dci_create_login_key", { email: "alice@example.com" }],
+        text: 'dci POST /api/auth/v4/user/alice@example.com/key -> 200: expected {id, key}, got {"id":"4"}.',
+        write: true,
       },
       {
         emulator: harness.netprofiler,
@@ -219,16 +227,20 @@ describe("result shaping", () => {
         text: 'netprofiler GET /api/npm.aws_config/1.0/status -> 200: expected the status object, got {"state":5}.',
       },
     ] as const;
-    for (const { emulator, body, call, text } of cases) {
+    for (const { emulator, body, call, text, ...kind } of cases) {
       const [tool, args] = call;
       await harness.call(tool, args); // logged in, so the garbled answer goes to the tool's own request
       emulator.garbleNext(1, { body: JSON.stringify(body), contentType: "application/json" });
       const before = emulator.requests.length;
       const result = await harness.call(tool, args);
       expect(result.isError, tool).toBe(true);
-      expect(textOf(result), tool).toBe(
-        `${text} Check that the service URL points at the appliance itself, not at a proxy or login page.`,
-      );
+      // A write whose answer cannot be read may still have been carried out: repeating it could act twice.
+      const next =
+        "write" in kind
+          ? "The request was sent and may have taken effect: read the state back before repeating it. " +
+            "Check too that the service URL points at the appliance itself, not at a proxy or login page."
+          : "Check that the service URL points at the appliance itself, not at a proxy or login page.";
+      expect(textOf(result), tool).toBe(`${text} ${next}`);
       expect(
         emulator.requests.slice(before).map((r) => r.faulted),
         tool,

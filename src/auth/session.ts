@@ -232,7 +232,9 @@ export class Session {
   ): z.output<Schema> {
     const parsed = schema.safeParse(data);
     if (parsed.success) return parsed.data;
-    throw unexpectedAnswer(this.#where(request), schema.description ?? "the documented answer", data);
+    throw unexpectedAnswer(this.#where(request), schema.description ?? "the documented answer", data, {
+      write: !this.#isRead(request),
+    });
   }
 
   /**
