@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  type Harness,
+  MODERN,
+  type ModernHarness,
+  startHarness,
+  startModernHarness,
+  textOf,
+} from "./helpers.js";
+
+/**
+ * What a 2026-07-28 client (the SDK's v2 client, pinned to that revision) gets from the server, beside what a
+ * 2025-era client gets from the same server: the same tools in the same order, the same upstream requests,
+ * progress and cancellation as before.
+ */
+
+const AWS = "/api/npm.aws_config/1.0";
+let modern: ModernHarness | undefined;
+let legacy: Harness | undefined;
+
+afterEach(async () => {
+  await modern?.close();
+  await legacy?.close();
+  modern = undefined;
+  legacy = undefined;
+  vi.useRealTimers();
+});
+
+describe("a 2026-07-28 client", () => {
+  it("connects through server/discover, with no initialize, and lists the 2025-era client's tools in the same order, with a cache lifetime", async () => {
+    modern = await startModernHarness();
+    legacy = await startHarness();
+    expect(modern.client.getProtocolEra()).toBe("modern");
+    expect(modern.client.getNegotiatedProtocolVersion()).toBe(MODERN);
+    expect(modern.client.getDiscoverResult()).toMatchObject({
+      supportedVersions: [MODERN],
+      capabilities: { tools: {} },
+      ttlMs: 300_000,
+    });
+    expect(modern.client.getServerVersion()).toMatchObject({ name: "infra-mcp" });
+    expect(modern.client.getInstructions()).toContain("infra_status");
+    const listing = await modern.client.request({ method: "tools/list", params: {} });
+    const again = await modern.client.request({ method: "tools/list", params: {} });
+    const names = listing.tools.map((tool) => tool.name);
+    expect(names).toEqual((await legacy.client.listTools()).tools.map((tool) => tool.name));
+    expect(again.tools.map((tool) => tool.name)).toEqual(names);
+    // The list follows from the configuration alone: the same for every caller until a restart.
+    expect(listing).toMatchObject({ ttlMs: 300_000, cacheScope: "public" });
+    // A 2025-era client gets the list as before: no cache fields.
+    expect(await legacy.client.listTools()).not.toHaveProperty("ttlMs");
+  });
+
+  it("reads through the same upstream request as a 2025-era client, and the same result", async () => {
+    modern = await startModernHarness();
+    const result = await modern.call("dci_get_server", { server_id: 3 });
+    expect(result.structuredContent).toMatchObject({ id: 3, name: "db-01" });
+    expect(JSON.parse(textOf(result))).toEqual(result.structuredContent);
+    const reads = modern.dci.requests.filter((r) => r.path.startsWith("/api/dci/v3/server"));
+    expect(reads.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /api/dci/v3/server/3"]);
+  });
+
+  it("waits with progress notifications, and its cancellation stops the polling", async () => {
+    modern = await startModernHarness();
+    modern.netprofiler.syncDurationMs = 600;
+    const progress: { message?: string }[] = [];
+    const done = await modern.client.callTool(
+      { name: "netprofiler_sync_aws_accounts", arguments: {} },
+      { onprogress: (p) => progress.push(p) },
+    );
+    expect(done.structuredContent).toMatchObject({ finished: true, status: { state: "SYNC_SUCCEEDED" } });
+    const polls = modern.netprofiler.requests.filter((r) => r.path === `${AWS}/status`);
+    expect(polls.length).toBeGreaterThan(1);
+    // One per poll; the last may be lost by the client, which drops a notification it dispatches after the
+    // response (modelcontextprotocol/typescript-sdk#2580).
+    expect(progress.length).toBeGreaterThanOrEqual(polls.length - 1);
+    expect(progress.length).toBeLessThanOrEqual(polls.length);
+    expect(progress[0]?.message).toBe("AWS sync: SYNC_INITIALIZING");
+
+    modern.netprofiler.syncDurationMs = 60_000;
+    const controller = new AbortController();
+    const before = polls.length;
+    const call = modern.client.callTool(
+      { name: "netprofiler_sync_aws_accounts", arguments: {} },
+      { signal: controller.signal },
+    );
+    const h = modern;
+    await expect
+      .poll(() => h.netprofiler.requests.filter((r) => r.path === `${AWS}/status`).length)
+      .toBeGreaterThan(before);
+    controller.abort();
+    await expect(call).rejects.toThrow(/abort/i);
+    await expect.poll(() => h.logs.join("")).toContain("Cancelled while waiting");
+    const stopped = h.netprofiler.requests.filter((r) => r.path === `${AWS}/status`).length;
+    // Another call's whole round trip, after the wait ended: the cancelled one sent nothing more meanwhile.
+    await h.call("netprofiler_get_aws_status");
+    expect(h.netprofiler.requests.filter((r) => r.path === `${AWS}/status`)).toHaveLength(stopped + 1);
+  });
+});
