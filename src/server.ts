@@ -1,7 +1,9 @@
 import { createRequire } from "node:module";
 import {
   type CallToolResult,
+  CLIENT_INFO_META_KEY,
   type ElicitRequestFormParams,
+  type Implementation,
   type JSONRPCRequest,
   type ListToolsResult,
   PROTOCOL_VERSION_META_KEY,
@@ -235,7 +237,16 @@ function callEnvironment(server: InfraServer, ctx: ServerContext): CallEnvironme
       });
     },
   };
-  if (!modern && server.getClientCapabilities()?.elicitation !== undefined) call.elicit = elicitation(ctx);
+  const client = modern
+    ? (envelope?.[CLIENT_INFO_META_KEY] as Implementation | undefined)
+    : server.getClientVersion();
+  if (client !== undefined) call.client = { name: client.name, version: client.version };
+  if (!modern) {
+    if (server.getClientCapabilities()?.elicitation !== undefined) call.elicit = elicitation(ctx);
+    return call;
+  }
+  const traceparent = ctx.mcpReq._meta?.traceparent;
+  if (typeof traceparent === "string") call.traceparent = traceparent;
   return call;
 }
 

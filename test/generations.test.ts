@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { isTraceparent } from "../src/trace-context.js";
 import {
   type Harness,
   MODERN,
@@ -11,10 +12,11 @@ import {
 /**
  * What a 2026-07-28 client (the SDK's v2 client, pinned to that revision) gets from the server, beside what a
  * 2025-era client gets from the same server: the same tools in the same order, the same upstream requests,
- * progress and cancellation as before.
+ * progress and cancellation as before, and its trace context passed upstream.
  */
 
 const AWS = "/api/npm.aws_config/1.0";
+const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 let modern: ModernHarness | undefined;
 let legacy: Harness | undefined;
 
@@ -59,6 +61,15 @@ describe("a 2026-07-28 client", () => {
     expect(reads.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /api/dci/v3/server/3"]);
   });
 
+  it("names itself to the call path from its request's metadata, as a 2025-era client does through initialize", async () => {
+    modern = await startModernHarness();
+    legacy = await startHarness();
+    await modern.call("dci_get_server", { server_id: 3 });
+    await legacy.call("dci_get_server", { server_id: 3 });
+    expect(modern.logs.join("")).toMatch(/dci_get_server ok in \d+ ms for modern-test-client 2\.0\.0/);
+    expect(legacy.logs.join("")).toMatch(/dci_get_server ok in \d+ ms for test-client 1\.0\.0/);
+  });
+
   it("waits with progress notifications, and its cancellation stops the polling", async () => {
     modern = await startModernHarness();
     modern.netprofiler.syncDurationMs = 600;
@@ -94,5 +105,73 @@ describe("a 2026-07-28 client", () => {
     // Another call's whole round trip, after the wait ended: the cancelled one sent nothing more meanwhile.
     await h.call("netprofiler_get_aws_status");
     expect(h.netprofiler.requests.filter((r) => r.path === `${AWS}/status`)).toHaveLength(stopped + 1);
+  });
+});
+
+describe("a 2026-07-28 client's trace context", () => {
+  it("reaches every upstream request of the call as the traceparent header", async () => {
+    modern = await startModernHarness();
+    modern.netprofiler.syncDurationMs = 300;
+    await modern.call("netprofiler_sync_aws_accounts", {}, { traceparent: TRACEPARENT });
+    const call = modern.netprofiler.requests.filter((r) => r.path.startsWith(AWS));
+    expect(call.map((r) => r.method)).toEqual(expect.arrayContaining(["POST", "GET"]));
+    for (const request of call) expect(request.headers.traceparent).toBe(TRACEPARENT);
+    // Another call without one sends none: the header belongs to the call, not to the session.
+    await modern.call("netprofiler_get_aws_status");
+    expect(modern.netprofiler.requests.at(-1)?.headers.traceparent).toBeUndefined();
+  });
+
+  it("reaches the upstream through an infra tool too, whose sessions are lent to the call as a platform tool's is", async () => {
+    modern = await startModernHarness();
+    const read = await modern.call(
+      "infra_api_get",
+      { service: "netprofiler", path: `${AWS}/status` },
+      { traceparent: TRACEPARENT },
+    );
+    expect(read.isError).toBeFalsy();
+    const [request] = modern.netprofiler.requests.filter((r) => r.path === `${AWS}/status`);
+    expect(request?.method).toBe("GET");
+    expect(request?.headers.traceparent).toBe(TRACEPARENT);
+  });
+
+  it("is dropped, not sent, when it is not W3C trace context", async () => {
+    modern = await startModernHarness();
+    for (const bad of [
+      "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01",
+      "not-a-trace",
+      `${TRACEPARENT}\r\nx-evil: 1`,
+    ]) {
+      await modern.call("netprofiler_get_aws_status", {}, { traceparent: bad });
+      expect(modern.netprofiler.requests.at(-1)?.headers.traceparent, bad).toBeUndefined();
+    }
+    expect(modern.logs.join("")).toContain("traceparent dropped");
+  });
+
+  it("is not taken from a 2025-era client's metadata: that generation is served as before", async () => {
+    legacy = await startHarness();
+    await legacy.client.callTool({
+      name: "netprofiler_get_aws_status",
+      arguments: {},
+      _meta: { traceparent: TRACEPARENT },
+    });
+    expect(legacy.netprofiler.requests.at(-1)?.headers.traceparent).toBeUndefined();
+  });
+
+  it("follows W3C's traceparent format", () => {
+    expect(isTraceparent(TRACEPARENT)).toBe(true);
+    // A later version may add fields after its four; version 00 may not.
+    expect(isTraceparent(`01-${TRACEPARENT.slice(3)}-extra`)).toBe(true);
+    for (const bad of [
+      `${TRACEPARENT}-extra`,
+      `ff-${TRACEPARENT.slice(3)}`,
+      "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+      "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+      TRACEPARENT.toUpperCase(),
+      `01-${TRACEPARENT.slice(3)}-a b`,
+      `01-${TRACEPARENT.slice(3)}-${"a".repeat(600)}`,
+    ]) {
+      expect(isTraceparent(bad), bad).toBe(false);
+    }
   });
 });

@@ -4,6 +4,7 @@ import { clip, DeadlineExceeded, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ConfirmationStore } from "../safety/confirm.js";
 import type { Redactor } from "../safety/redact.js";
+import { isTraceparent } from "../trace-context.js";
 import { type AnyContext, describeInvalidArguments, type ListPage, shapeList } from "./define.js";
 import type { PreparedTool } from "./index.js";
 
@@ -30,6 +31,10 @@ export interface CallEnvironment {
   progress(progress: number, total?: number, message?: string): Promise<void>;
   /** Asks the user through elicitation, when the client supports it. */
   elicit?: (message: string) => Promise<"accept" | "decline" | "cancel">;
+  /** The client as it names itself (its `initialize`, or a 2026-07-28 request's own metadata). */
+  client?: { name: string; version: string };
+  /** W3C trace context the client sent with the call; passed upstream once it is checked. */
+  traceparent?: string;
 }
 
 /**
@@ -56,7 +61,12 @@ export async function invokeTool(
   // carries both ends of the call (the client's cancellation, the deadline) to every request it makes.
   const budgetMs = definition.budgetMs?.(args, deps.config) ?? deps.config.timeoutMs;
   const lifetime = callLifetime(call.signal, budgetMs);
-  const scope = { signal: lifetime.signal, deadline: Date.now() + budgetMs };
+  const traceparent = validTraceparent(call.traceparent, deps.logger);
+  const scope = {
+    signal: lifetime.signal,
+    deadline: Date.now() + budgetMs,
+    ...(traceparent !== undefined ? { traceparent } : {}),
+  };
   const ctx: AnyContext = {
     config: deps.config,
     redactor: deps.redactor,
@@ -86,7 +96,8 @@ export async function invokeTool(
     }
     const data = await definition.handler(args, ctx);
     if (deps.logger.enabled("debug")) {
-      deps.logger.debug(`${definition.name} ok in ${Math.round(performance.now() - started)} ms`);
+      const by = call.client === undefined ? "" : ` for ${call.client.name} ${call.client.version}`;
+      deps.logger.debug(`${definition.name} ok in ${Math.round(performance.now() - started)} ms${by}`);
     }
     return shapeResult(tool, args, data, deps);
   } catch (error) {
@@ -96,6 +107,14 @@ export async function invokeTool(
   } finally {
     lifetime.end();
   }
+}
+
+/** The client's trace context if it is W3C's `traceparent`; a malformed one is dropped, never sent. */
+function validTraceparent(value: string | undefined, logger: Logger): string | undefined {
+  if (value === undefined) return undefined;
+  if (isTraceparent(value)) return value;
+  logger.debug(`traceparent dropped: ${JSON.stringify(value.slice(0, 80))} is not W3C trace context`);
+  return undefined;
 }
 
 /**
