@@ -1,9 +1,14 @@
 import { createRequire } from "node:module";
 import {
   type CallToolResult,
+  CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
+  type ClientCapabilities,
   type ElicitRequestFormParams,
   type Implementation,
+  type InputRequiredResult,
+  inputRequired,
+  inputResponse,
   type JSONRPCRequest,
   type ListToolsResult,
   PROTOCOL_VERSION_META_KEY,
@@ -217,7 +222,10 @@ export function createServer(runtime: Runtime, answering?: Set<InfraServer>): In
     const tool = server.tool(request.params.name);
     const call = callEnvironment(server, ctx);
     const args = request.params.arguments;
-    return (await invokeTool(tool, args, runtime, call)) as CallToolResult;
+    const result = await invokeTool(tool, args, runtime, call);
+    return result.inputRequired === undefined
+      ? (result as CallToolResult)
+      : askForInput(result.inputRequired);
   });
   return server;
 }
@@ -247,7 +255,45 @@ function callEnvironment(server: InfraServer, ctx: ServerContext): CallEnvironme
   }
   const traceparent = ctx.mcpReq._meta?.traceparent;
   if (typeof traceparent === "string") call.traceparent = traceparent;
+  const capabilities = envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
+  if (asksInForms(capabilities)) {
+    const state = ctx.mcpReq.requestState<unknown>();
+    call.inputRequest = {
+      answer: confirmationAnswer(ctx.mcpReq.inputResponses),
+      ...(typeof state === "string" ? { requestState: state } : {}),
+    };
+  }
   return call;
+}
+
+/**
+ * Whether a 2026-07-28 client can show a confirmation form: it declared form elicitation, or elicitation
+ * with no mode at all, which means forms (the 2025 meaning, kept by the revision).
+ */
+function asksInForms(capabilities: ClientCapabilities | undefined): boolean {
+  const elicitation = capabilities?.elicitation as Record<string, unknown> | undefined;
+  if (elicitation === undefined) return false;
+  return elicitation.form !== undefined || elicitation.url === undefined;
+}
+
+/** The user's answer to the confirmation form, as the retried call carries it (none on the first call). */
+function confirmationAnswer(
+  responses: Record<string, unknown> | undefined,
+): "accept" | "decline" | "cancel" | undefined {
+  const view = inputResponse(responses, "confirm");
+  if (view.kind !== "elicit") return undefined;
+  if (view.action !== "accept") return view.action;
+  return view.content?.confirm === true ? "accept" : "decline";
+}
+
+/** The input request a 2026-07-28 client gets instead of a server-to-client elicitation. */
+function askForInput(asked: { message: string; requestState: string }): InputRequiredResult {
+  return inputRequired({
+    inputRequests: {
+      confirm: inputRequired.elicit({ mode: "form", message: asked.message, requestedSchema: CONFIRM_FORM }),
+    },
+    requestState: asked.requestState,
+  });
 }
 
 /** Elicitation as 2025-era clients get it: a request from the server, answered before the call goes on. */

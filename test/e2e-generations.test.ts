@@ -71,6 +71,8 @@ interface Generation {
   revision: string;
   /** Connects a client; with `answer`, it declares elicitation and answers every form so. */
   connect(link: Link, answer?: Answer): Promise<Connection>;
+  /** Why this generation cannot ask its user over this link, if it cannot. */
+  cannotAsk?: Partial<Record<Link, string>>;
   /** Why this generation cannot cancel a call over this link, if it cannot. */
   cannotCancel?: Partial<Record<Link, string>>;
 }
@@ -95,6 +97,9 @@ const bearer = { headers: { authorization: `Bearer ${HTTP_TOKEN}` } };
 
 const legacy: Generation = {
   revision: "2025-11-25",
+  cannotAsk: {
+    http: "a 2025-era client over stateless HTTP has no session that could carry an elicitation",
+  },
   cannotCancel: {
     http: "a 2025-era client cancels with a separate POST, which a stateless server answers apart from the call",
   },
@@ -227,6 +232,43 @@ describe.each([legacy, modern])("a $revision client", (generation) => {
       expect(textOf(again)).toContain("already used");
       expect(resets(serverId)).toBe(before + 1);
     });
+
+    const cannotAsk = generation.cannotAsk?.[link];
+    it.skipIf(cannotAsk !== undefined)(
+      `asks the user${cannotAsk ? ` (skipped: ${cannotAsk})` : ""}: accepted, the call acts once`,
+      async () => {
+        const asking = await generation.connect(link, "accept");
+        try {
+          const before = resets(3);
+          const result = await asking.call("dci_power_server", { server_id: 3, action: "reset" });
+          expect(result.structuredContent).toMatchObject({ ok: true, server_id: 3 });
+          expect(asking.asked).toHaveLength(1);
+          expect(asking.asked[0]).toContain("server 3");
+          expect(resets(3)).toBe(before + 1);
+        } finally {
+          await asking.close();
+        }
+      },
+      30_000,
+    );
+
+    it.skipIf(cannotAsk !== undefined)(
+      `asks the user${cannotAsk ? ` (skipped: ${cannotAsk})` : ""}: declined, nothing is sent`,
+      async () => {
+        const asking = await generation.connect(link, "decline");
+        try {
+          const before = resets(3);
+          const result = await asking.call("dci_power_server", { server_id: 3, action: "reset" });
+          expect(result.isError).toBe(true);
+          expect(textOf(result)).toBe("The user declined; nothing was done.");
+          expect(asking.asked).toHaveLength(1);
+          expect(resets(3)).toBe(before);
+        } finally {
+          await asking.close();
+        }
+      },
+      30_000,
+    );
 
     const cannotCancel = generation.cannotCancel?.[link];
     it.skipIf(cannotCancel !== undefined)(

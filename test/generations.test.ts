@@ -1,3 +1,4 @@
+import type { Client as ModernClient } from "@modelcontextprotocol/client";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { isTraceparent } from "../src/trace-context.js";
 import {
@@ -12,7 +13,7 @@ import {
 /**
  * What a 2026-07-28 client (the SDK's v2 client, pinned to that revision) gets from the server, beside what a
  * 2025-era client gets from the same server: the same tools in the same order, the same upstream requests,
- * progress and cancellation as before, and its trace context passed upstream.
+ * and confirmation as an input request instead of a server-to-client elicitation.
  */
 
 const AWS = "/api/npm.aws_config/1.0";
@@ -27,6 +28,26 @@ afterEach(async () => {
   legacy = undefined;
   vi.useRealTimers();
 });
+
+const deletes = (h: ModernHarness) =>
+  h.netprofiler.requests.filter((r) => r.method === "DELETE" && r.path === `${AWS}/auth_codes`);
+
+/** A client that answers every confirmation form with `answer`, noting each message it was shown. */
+function answering(answer: "accept" | "decline" | "cancel", asked: string[]) {
+  return (client: ModernClient) =>
+    client.setRequestHandler("elicitation/create", async (request) => {
+      asked.push(request.params.message);
+      return answer === "accept" ? { action: "accept", content: { confirm: true } } : { action: answer };
+    });
+}
+
+/** One tools/call in manual multi-round-trip mode: an input request comes back as it is, not answered. */
+function rawCall(client: ModernClient, params: Record<string, unknown>) {
+  return client.request(
+    { method: "tools/call", params: params as never },
+    { allowInputRequired: true },
+  ) as Promise<Record<string, unknown>>;
+}
 
 describe("a 2026-07-28 client", () => {
   it("connects through server/discover, with no initialize, and lists the 2025-era client's tools in the same order, with a cache lifetime", async () => {
@@ -173,5 +194,150 @@ describe("a 2026-07-28 client's trace context", () => {
     ]) {
       expect(isTraceparent(bad), bad).toBe(false);
     }
+  });
+});
+
+describe("confirmation for a 2026-07-28 client that declared elicitation: an input request", () => {
+  it("shows the preview; accepted, the call acts once", async () => {
+    const asked: string[] = [];
+    modern = await startModernHarness({
+      capabilities: { elicitation: { form: {} } },
+      prepareClient: answering("accept", asked),
+    });
+    const result = await modern.call("netprofiler_delete_aws_accounts", { acc_ids: ["staging"] });
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ ok: true, acc_ids: ["staging"] });
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toContain("delete AWS account(s) staging");
+    expect(deletes(modern)).toHaveLength(1);
+    expect(modern.netprofiler.accountIds()).not.toContain("staging");
+  });
+
+  for (const answer of ["decline", "cancel"] as const) {
+    it(`sends nothing when the user answers ${answer}`, async () => {
+      const asked: string[] = [];
+      modern = await startModernHarness({
+        capabilities: { elicitation: { form: {} } },
+        prepareClient: answering(answer, asked),
+      });
+      const result = await modern.call("netprofiler_delete_aws_accounts", { acc_ids: ["staging"] });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toBe(
+        `The user ${answer === "decline" ? "declined" : "cancelled"}; nothing was done.`,
+      );
+      expect(asked).toHaveLength(1);
+      expect(deletes(modern)).toHaveLength(0);
+      expect(modern.netprofiler.accountIds()).toContain("staging");
+    });
+  }
+
+  it("asks with a form and, as requestState, the signed one-time token that the token path would return", async () => {
+    modern = await startModernHarness({ capabilities: { elicitation: {} } });
+    const first = await rawCall(modern.client, {
+      name: "netprofiler_delete_aws_accounts",
+      arguments: { acc_ids: ["staging"] },
+    });
+    expect(first).toMatchObject({
+      resultType: "input_required",
+      inputRequests: {
+        confirm: {
+          method: "elicitation/create",
+          params: { mode: "form", requestedSchema: { required: ["confirm"] } },
+        },
+      },
+    });
+    // The same kind of token: a confirmation_token redeems it, which proves the two paths share one store.
+    const token = first.requestState as string;
+    const viaToken = await modern.call("netprofiler_delete_aws_accounts", {
+      acc_ids: ["staging"],
+      confirmation_token: token,
+    });
+    expect(viaToken.structuredContent).toMatchObject({ ok: true });
+    expect(deletes(modern)).toHaveLength(1);
+  });
+
+  describe("refuses a retry whose state is not the one issued for this call, saying which, and sends nothing", () => {
+    const args = { acc_ids: ["staging"] };
+    const accepted = { confirm: { action: "accept", content: { confirm: true } } };
+    async function firstRound(h: ModernHarness, callArgs = args): Promise<string> {
+      const first = await rawCall(h.client, { name: "netprofiler_delete_aws_accounts", arguments: callArgs });
+      return first.requestState as string;
+    }
+    async function retry(h: ModernHarness, requestState: string | undefined, callArgs = args) {
+      return rawCall(h.client, {
+        name: "netprofiler_delete_aws_accounts",
+        arguments: callArgs,
+        inputResponses: accepted,
+        ...(requestState !== undefined ? { requestState } : {}),
+      });
+    }
+
+    it("forged", async () => {
+      modern = await startModernHarness({ capabilities: { elicitation: { form: {} } } });
+      const state = await firstRound(modern);
+      const forged = `${state.slice(0, -2)}${state.endsWith("AA") ? "BB" : "AA"}`;
+      const refused = await retry(modern, forged);
+      expect(refused).toMatchObject({ isError: true });
+      expect(JSON.stringify(refused)).toContain(
+        "The requestState was not issued by this server (or was altered)",
+      );
+      expect(deletes(modern)).toHaveLength(0);
+    });
+
+    it("reused", async () => {
+      modern = await startModernHarness({ capabilities: { elicitation: { form: {} } } });
+      const state = await firstRound(modern);
+      expect(await retry(modern, state)).toMatchObject({ structuredContent: { ok: true } });
+      const again = await retry(modern, state);
+      expect(again).toMatchObject({ isError: true });
+      expect(JSON.stringify(again)).toContain("This confirmation (its requestState) was already used");
+      expect(deletes(modern)).toHaveLength(1);
+    });
+
+    it("expired", async () => {
+      vi.useFakeTimers({ toFake: ["Date"] });
+      modern = await startModernHarness({ capabilities: { elicitation: { form: {} } } });
+      const state = await firstRound(modern);
+      vi.setSystemTime(Date.now() + 5 * 60_000 + 1);
+      const late = await retry(modern, state);
+      expect(late).toMatchObject({ isError: true });
+      expect(JSON.stringify(late)).toContain("The confirmation has expired");
+      expect(deletes(modern)).toHaveLength(0);
+    });
+
+    it("for other arguments, and it stays good for its own", async () => {
+      modern = await startModernHarness({ capabilities: { elicitation: { form: {} } } });
+      const state = await firstRound(modern);
+      const other = await retry(modern, state, { acc_ids: ["prod-eu"] });
+      expect(other).toMatchObject({ isError: true });
+      expect(JSON.stringify(other)).toContain(
+        "The requestState was issued for netprofiler_delete_aws_accounts with other arguments",
+      );
+      expect(deletes(modern)).toHaveLength(0);
+      expect(await retry(modern, state)).toMatchObject({ structuredContent: { ok: true } });
+      expect(modern.netprofiler.accountIds()).toEqual(["prod-eu", "prod-us"]);
+    });
+
+    it("missing", async () => {
+      modern = await startModernHarness({ capabilities: { elicitation: { form: {} } } });
+      const refused = await retry(modern, undefined);
+      expect(refused).toMatchObject({ isError: true });
+      expect(JSON.stringify(refused)).toContain("came back without the requestState this server asked with");
+      expect(deletes(modern)).toHaveLength(0);
+    });
+  });
+
+  it("keeps the token path of TOOLS.md section 4 for a 2026-07-28 client without elicitation", async () => {
+    modern = await startModernHarness();
+    const first = await modern.call("netprofiler_delete_aws_accounts", { acc_ids: ["staging"] });
+    expect(first.structuredContent).toMatchObject({ confirmation_required: true, expires_in_seconds: 300 });
+    expect(deletes(modern)).toHaveLength(0);
+    const token = (first.structuredContent as { confirmation_token: string }).confirmation_token;
+    const done = await modern.call("netprofiler_delete_aws_accounts", {
+      acc_ids: ["staging"],
+      confirmation_token: token,
+    });
+    expect(done.structuredContent).toMatchObject({ ok: true });
+    expect(deletes(modern)).toHaveLength(1);
   });
 });

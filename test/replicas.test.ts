@@ -92,11 +92,14 @@ interface Connection {
  * headers arrive. (The client's other requests, such as its background GET for a stream, are left out:
  * they may finish in any order.)
  */
-function notingReplicas(answeredBy: (string | null)[]): typeof fetch {
+function notingReplicas(answeredBy: (string | null)[], retries: unknown[] = []): typeof fetch {
   return async (input, init) => {
     const response = await fetch(input, init);
-    if (String(init?.body).includes('"method":"tools/call"')) {
+    const body = String(init?.body);
+    if (body.includes('"method":"tools/call"')) {
       answeredBy.push(response.headers.get("x-upstream-addr"));
+      // A retry carrying the answer to an input request, as the client sent it.
+      if (body.includes('"requestState"')) retries.push(JSON.parse(body));
     }
     return response;
   };
@@ -117,17 +120,36 @@ async function connect(url: string): Promise<{ client: Client; answeredBy: (stri
   return { client, answeredBy };
 }
 
-/** The SDK's v2 client pinned to 2026-07-28, which opens with `server/discover`. */
-async function connectModern(url: string): Promise<{ client: ModernClient; answeredBy: (string | null)[] }> {
+/**
+ * The SDK's v2 client pinned to 2026-07-28 (it opens with `server/discover`); with `confirm`, it declares
+ * elicitation and accepts every confirmation it is asked for.
+ */
+async function connectModern(
+  url: string,
+  confirm = false,
+): Promise<{ client: ModernClient; answeredBy: (string | null)[]; retries: unknown[] }> {
   const answeredBy: (string | null)[] = [];
+  const retries: unknown[] = [];
   const client = new ModernClient(
     { name: "replicas-test-modern", version: "2" },
-    { versionNegotiation: { mode: { pin: MODERN } } },
+    {
+      versionNegotiation: { mode: { pin: MODERN } },
+      ...(confirm ? { capabilities: { elicitation: { form: {} } } } : {}),
+    },
   );
+  if (confirm) {
+    client.setRequestHandler("elicitation/create", async () => ({
+      action: "accept",
+      content: { confirm: true },
+    }));
+  }
   await client.connect(
-    new ModernHttpTransport(new URL(url), { requestInit: authorization, fetch: notingReplicas(answeredBy) }),
+    new ModernHttpTransport(new URL(url), {
+      requestInit: authorization,
+      fetch: notingReplicas(answeredBy, retries),
+    }),
   );
-  return { client, answeredBy };
+  return { client, answeredBy, retries };
 }
 
 /** Both generations, each as a Connection beside the replicas that answered its calls. */
@@ -238,6 +260,54 @@ describe.skipIf(missing.length > 0).each(GENERATIONS)(
         const keys = await inspector.keys("infra-mcp:confirm:spent:*");
         expect(keys).toHaveLength(1);
         const ttl = await inspector.pTTL(keys[0]!);
+        expect(ttl).toBeGreaterThan(280_000);
+        expect(ttl).toBeLessThanOrEqual(300_000);
+        await inspector.close();
+        await client.close();
+      },
+    );
+
+    it.runIf(generation.revision === MODERN)(
+      "acts once on a confirmation asked by one replica (an input request) and answered on another; every replica refuses its state after",
+      async () => {
+        const { client, answeredBy, retries } = await connectModern(nginx.urls[0]!, true);
+        const args = { server_id: 4, action: "off" };
+        // One call: the first round asks (its answer carries the signed state), the retry acts.
+        const done = (await client.callTool({ name: "dci_power_server", arguments: args })) as CallToolResult;
+        expect(done.structuredContent).toMatchObject({ ok: true, server_id: 4, action: "off" });
+        const [asker, confirmer] = answeredBy.slice(-2);
+        expect(replicas.map((r) => r.address)).toContain(asker);
+        expect(replicas.map((r) => r.address)).toContain(confirmer);
+        // Round-robin put the retry on another replica than the one that asked.
+        expect(confirmer).not.toBe(asker);
+        const acted = replicas.filter((r) => r.logs().includes("dci_power_server ok in"));
+        expect(acted.map((r) => r.address)).toEqual([confirmer]);
+        expect(powerOffs(4)).toBe(1);
+
+        // The state the retry carried, once more, on each replica directly: refused everywhere, nothing sent.
+        const retry = retries.at(-1) as { params: Record<string, unknown> & { requestState: string } };
+        expect(retry.params.requestState).toMatch(/^[\w-]+\.[\w-]+$/);
+        for (const replica of replicas) {
+          const direct = await connectModern(replica.url);
+          const again = await direct.client.request(
+            { method: "tools/call", params: retry.params as never },
+            { allowInputRequired: true },
+          );
+          expect(again, replica.address).toMatchObject({ isError: true });
+          expect(JSON.stringify(again)).toContain("was already used; nothing was done again");
+          await direct.client.close();
+        }
+        expect(powerOffs(4)).toBe(1);
+
+        // Redis holds the state's nonce as spent, with the state's remaining lifetime.
+        const { nonce } = JSON.parse(
+          Buffer.from(retry.params.requestState.split(".")[0]!, "base64url").toString(),
+        ) as {
+          nonce: string;
+        };
+        const inspector = createClient({ url: redis.url });
+        await inspector.connect();
+        const ttl = await inspector.pTTL(`infra-mcp:confirm:spent:${nonce}`);
         expect(ttl).toBeGreaterThan(280_000);
         expect(ttl).toBeLessThanOrEqual(300_000);
         await inspector.close();

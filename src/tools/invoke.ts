@@ -14,6 +14,11 @@ export interface ToolResult {
   content: { type: "text"; text: string }[];
   structuredContent?: Record<string, unknown>;
   isError?: boolean;
+  /**
+   * Set instead of a final answer when the client must answer first: a 2026-07-28 client is asked for its
+   * user's confirmation with an input request, and calls again carrying the answer and `requestState`.
+   */
+  inputRequired?: { message: string; requestState: string };
 }
 
 /** Everything a call needs from the server around it. */
@@ -35,6 +40,11 @@ export interface CallEnvironment {
   client?: { name: string; version: string };
   /** W3C trace context the client sent with the call; passed upstream once it is checked. */
   traceparent?: string;
+  /**
+   * A 2026-07-28 client that declared elicitation: confirmation is an input request it answers by calling
+   * again. On that retry, `answer` is the user's and `requestState` what the server issued.
+   */
+  inputRequest?: { answer?: "accept" | "decline" | "cancel"; requestState?: string };
 }
 
 /**
@@ -155,6 +165,7 @@ async function confirm(
       ? undefined
       : errorResult(deps.redactor, redemption.reason, deps.config.maxOutputChars);
   }
+  if (call.inputRequest) return confirmByInputRequest(tool, args, preview, call.inputRequest, deps);
   if (call.elicit) {
     try {
       const answer = await call.elicit(`${tool.definition.title}: ${preview}. Proceed?`);
@@ -186,6 +197,43 @@ async function confirm(
       { type: "text", text: instruction },
     ],
   };
+}
+
+/**
+ * Confirmation as a 2026-07-28 input request. The first call asks, with a signed one-time token as the
+ * request's state; the client asks its user and calls again with the answer and that state, which is
+ * redeemed as a confirmation_token is: any replica verifies it, the shared store spends it once, and a
+ * forged, spent, expired or other-arguments state is refused, saying which. A refusal by the user sends
+ * nothing.
+ */
+async function confirmByInputRequest(
+  tool: PreparedTool,
+  args: Record<string, unknown>,
+  preview: string,
+  round: NonNullable<CallEnvironment["inputRequest"]>,
+  deps: InvokeDeps,
+): Promise<ToolResult | undefined> {
+  const { name, title } = tool.definition;
+  const maxChars = deps.config.maxOutputChars;
+  if (round.answer === undefined) {
+    const message = `${title}: ${preview}. Proceed?`;
+    const { token } = deps.confirmations.issue(name, args, preview);
+    return { content: [{ type: "text", text: message }], inputRequired: { message, requestState: token } };
+  }
+  if (round.answer !== "accept") {
+    const word = round.answer === "decline" ? "declined" : "cancelled";
+    return errorResult(deps.redactor, `The user ${word}; nothing was done.`, maxChars);
+  }
+  if (round.requestState === undefined) {
+    return errorResult(
+      deps.redactor,
+      `The confirmation of ${name} came back without the requestState this server asked with; nothing was ` +
+        "done. Call the tool again to be asked again.",
+      maxChars,
+    );
+  }
+  const redemption = await deps.confirmations.redeem(round.requestState, name, args, preview, "requestState");
+  return redemption.ok ? undefined : errorResult(deps.redactor, redemption.reason, maxChars);
 }
 
 function shapeResult(
