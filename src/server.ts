@@ -11,6 +11,7 @@ import {
   inputResponse,
   type JSONRPCRequest,
   type ListToolsResult,
+  LOG_LEVEL_META_KEY,
   PROTOCOL_VERSION_META_KEY,
   ProtocolErrorCode,
   type RequestId,
@@ -23,7 +24,7 @@ import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/
 import type { Session } from "./auth/session.js";
 import { enabledApis, openSessions } from "./auth/sessions.js";
 import { type Config, configSecrets } from "./config.js";
-import { createLogger, type Logger, type LogSink } from "./log.js";
+import { createLogger, type Logger, type LogSink, logWithin } from "./log.js";
 import type { Platform } from "./platform.js";
 import { ConfirmationStore, LocalSpentTokens, type SpentTokens } from "./safety/confirm.js";
 import { Redactor } from "./safety/redact.js";
@@ -222,7 +223,7 @@ export function createServer(runtime: Runtime, answering?: Set<InfraServer>): In
     const tool = server.tool(request.params.name);
     const call = callEnvironment(server, ctx);
     const args = request.params.arguments;
-    const result = await invokeTool(tool, args, runtime, call);
+    const result = await withLogNotifications(ctx, () => invokeTool(tool, args, runtime, call));
     return result.inputRequired === undefined
       ? (result as CallToolResult)
       : askForInput(result.inputRequired);
@@ -306,4 +307,16 @@ function elicitation(ctx: ServerContext): NonNullable<CallEnvironment["elicit"]>
     if (answer.action !== "accept") return answer.action;
     return answer.content?.confirm === true ? "accept" : "decline";
   };
+}
+
+/**
+ * 2026-07-28 requests carry their own log level (no session holds one): the lines a call logs go to its
+ * client as log notifications, related to the call, when it asked for them. Without a level, none are sent.
+ */
+function withLogNotifications<T>(ctx: ServerContext, work: () => Promise<T>): Promise<T> {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  if (envelope?.[LOG_LEVEL_META_KEY] === undefined) return work();
+  return logWithin((level, message) => {
+    void ctx.mcpReq.log(MCP_LOG_LEVEL[level], message, "infra-mcp").catch(() => undefined);
+  }, work);
 }

@@ -127,6 +127,28 @@ describe("a 2026-07-28 client", () => {
     await h.call("netprofiler_get_aws_status");
     expect(h.netprofiler.requests.filter((r) => r.path === `${AWS}/status`)).toHaveLength(stopped + 1);
   });
+
+  it("gets log notifications for its call when it asks with a log level, and none when it does not", async () => {
+    const received: string[] = [];
+    modern = await startModernHarness({
+      prepareClient: (client) =>
+        client.setNotificationHandler("notifications/message", (n) => {
+          received.push(`${n.params.level} ${String(n.params.data)}`);
+        }),
+    });
+    await modern.call("infra_api_get", { service: "netprofiler", path: "/nope" });
+    expect(received).toEqual([]);
+    await modern.call(
+      "infra_api_get",
+      { service: "netprofiler", path: "/nope" },
+      { "io.modelcontextprotocol/logLevel": "info" },
+    );
+    // The failure's line, related to the call, arrives before its result; debug lines stay below the level.
+    expect(received.find((line) => line.startsWith("info infra_api_get failed"))).toContain("404");
+    expect(received.filter((line) => line.startsWith("debug"))).toEqual([]);
+    // stderr has every line regardless.
+    expect(modern.logs.filter((line) => line.includes("infra_api_get failed"))).toHaveLength(2);
+  });
 });
 
 describe("a 2026-07-28 client's trace context", () => {
