@@ -1,8 +1,5 @@
 import type { Stream } from "node:stream";
-import {
-  Client as ModernClient,
-  StreamableHTTPClientTransport as ModernHttpTransport,
-} from "@modelcontextprotocol/client";
+import { StreamableHTTPClientTransport as ModernHttpTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport as ModernStdioTransport } from "@modelcontextprotocol/client/stdio";
 import { Client as LegacyClient } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport as LegacyStdioTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -13,7 +10,15 @@ import { freePort, type ReplicaProcess, startReplica } from "../scripts/cluster.
 import { enabledApis } from "../src/auth/sessions.js";
 import { prepareTools } from "../src/tools/index.js";
 import { builtCli, finished, root, spawnCli } from "./built.js";
-import { allTools, loadConfig, MODERN, PLATFORMS, startEmulators, textOf } from "./helpers.js";
+import {
+  allTools,
+  loadConfig,
+  MODERN,
+  PLATFORMS,
+  pinnedModernClient,
+  startEmulators,
+  textOf,
+} from "./helpers.js";
 
 /**
  * The built binary, as clients run it, against emulators in this process (so that every upstream request
@@ -133,19 +138,7 @@ const modern: Generation = {
   revision: MODERN,
   connect: async (link, answer) => {
     const asked: string[] = [];
-    const client = new ModernClient(
-      { name: "e2e-modern", version: "2" },
-      {
-        versionNegotiation: { mode: { pin: MODERN } },
-        ...(answer ? { capabilities: { elicitation: { form: {} } } } : {}),
-      },
-    );
-    if (answer) {
-      client.setRequestHandler("elicitation/create", async (request) => {
-        asked.push(request.params.message);
-        return answer === "accept" ? { action: "accept", content: { confirm: true } } : { action: "decline" };
-      });
-    }
+    const client = pinnedModernClient("e2e-modern", answer, asked);
     const stdio = link === "stdio" ? new ModernStdioTransport(stdioServer()) : undefined;
     const log = serverLog(stdio);
     await client.connect(stdio ?? new ModernHttpTransport(new URL(http.url), { requestInit: bearer }));

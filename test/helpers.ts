@@ -138,6 +138,31 @@ export interface ModernHarnessOptions {
 }
 
 /**
+ * The SDK's v2 client pinned to 2026-07-28 (it opens with `server/discover`, never `initialize`). With
+ * `answer`, it declares form elicitation and answers every confirmation so, noting each message in `asked`.
+ */
+export function pinnedModernClient(
+  name: string,
+  answer?: "accept" | "decline",
+  asked: string[] = [],
+): ModernClient {
+  const client = new ModernClient(
+    { name, version: "2" },
+    {
+      versionNegotiation: { mode: { pin: MODERN } },
+      ...(answer ? { capabilities: { elicitation: { form: {} } } } : {}),
+    },
+  );
+  if (answer) {
+    client.setRequestHandler("elicitation/create", async (request) => {
+      asked.push(request.params.message);
+      return answer === "accept" ? { action: "accept", content: { confirm: true } } : { action: "decline" };
+    });
+  }
+  return client;
+}
+
+/**
  * The v2 client pinned to 2026-07-28, connected to the server the way stdio serves it (the SDK's stdio
  * entry over an in-memory transport: one connection, its generation chosen by its first message).
  */

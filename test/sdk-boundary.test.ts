@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { root } from "./built.js";
+import { root, typescriptFiles } from "./built.js";
 
 /** Where the MCP SDK may be imported from, and which of its packages: the server side of its v2 line. */
 const SDK_FILES = new Set(["src/server.ts", "src/http.ts", "src/stdio.ts"]);
@@ -10,19 +10,13 @@ const SERVER_PACKAGES = /^@modelcontextprotocol\/(server|node)(\/[\w/-]+)?$/;
 describe("the MCP SDK in the server", () => {
   it("is imported only by the server and transport files, and only as the v2 server packages (never 1.x)", () => {
     const imports: string[] = [];
-    const walk = (dir: string) => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) walk(path);
-        else if (entry.name.endsWith(".ts")) {
-          const file = relative(root, path);
-          for (const match of readFileSync(path, "utf8").matchAll(/from "(@modelcontextprotocol\/[^"]+)"/g)) {
-            imports.push(`${file}: ${match[1]}`);
-          }
-        }
+    for (const file of typescriptFiles("src")) {
+      for (const match of readFileSync(join(root, file), "utf8").matchAll(
+        /from "(@modelcontextprotocol\/[^"]+)"/g,
+      )) {
+        imports.push(`${file}: ${match[1]}`);
       }
-    };
-    walk(join(root, "src"));
+    }
     expect(imports.length).toBeGreaterThan(0);
     const misplaced = imports.filter((line) => {
       const [file, pkg] = line.split(": ") as [string, string];
