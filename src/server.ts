@@ -233,6 +233,8 @@ export function createServer(runtime: Runtime, answering?: Set<InfraServer>): In
 
 /** What the call path needs from one tools/call, whichever protocol generation carried it. */
 function callEnvironment(server: InfraServer, ctx: ServerContext): CallEnvironment {
+  // The SDK has checked a 2026-07-28 request's envelope against the revision's schema before any handler
+  // runs (a malformed one is answered -32602); its type names no keys, so they are read by their names.
   const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
   const modern = envelope?.[PROTOCOL_VERSION_META_KEY] !== undefined;
   const progressToken = ctx.mcpReq._meta?.progressToken;
