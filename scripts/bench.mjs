@@ -775,34 +775,26 @@ function baselineFigures(latency, rate, cold, floodPeakMB, baselineFloodPeakMB) 
 }
 
 function baselineRows(f, name) {
-  const pair = (now, then, ratio, unit = "") => `${fmt(now, unit)} / ${fmt(then, unit)} (${fmt(ratio, "x")})`;
+  const rows = [
+    ["per call p50 (ms)", f.perCallToolP50Ms, f.baselinePerCallP50Ms, f.perCallP50VsBaseline],
+    ["calls/s at 16 in flight", f.throughputToolPerS, f.baselineThroughputPerS, f.throughputVsBaseline],
+    ["server CPU per call (us)", f.serverCpuUsPerCall, f.baselineServerCpuUsPerCall, f.serverCpuVsBaseline],
+    [
+      "cold start to tools/list answer (ms)",
+      f.coldToolsListMs,
+      f.baselineColdToolsListMs,
+      f.coldToolsListVsBaseline,
+    ],
+    ["peak RSS under the flood (MB)", f.floodPeakRssMB, f.baselineFloodPeakRssMB, f.floodPeakRssVsBaseline],
+  ];
   return [
     [`now / baseline (${name}), same run`, "", "", ""],
-    ["  per call p50 (ms)", pair(f.perCallToolP50Ms, f.baselinePerCallP50Ms, f.perCallP50VsBaseline), "", ""],
-    [
-      `  calls/s at 16 in flight`,
-      pair(f.throughputToolPerS, f.baselineThroughputPerS, f.throughputVsBaseline),
+    ...rows.map(([label, now, then, ratio]) => [
+      `  ${label}`,
+      `${fmt(now)} / ${fmt(then)} (${fmt(ratio, "x")})`,
       "",
       "",
-    ],
-    [
-      "  server CPU per call (us)",
-      pair(f.serverCpuUsPerCall, f.baselineServerCpuUsPerCall, f.serverCpuVsBaseline),
-      "",
-      "",
-    ],
-    [
-      "  cold start to tools/list answer (ms)",
-      pair(f.coldToolsListMs, f.baselineColdToolsListMs, f.coldToolsListVsBaseline),
-      "",
-      "",
-    ],
-    [
-      "  peak RSS under the flood (MB)",
-      pair(f.floodPeakRssMB, f.baselineFloodPeakRssMB, f.floodPeakRssVsBaseline),
-      "",
-      "",
-    ],
+    ]),
   ];
 }
 
