@@ -10,6 +10,9 @@
 //   6. result economy: result text bytes vs upstream body bytes for a 200-item list;
 //   7. the CPU of one upstream request, layer by layer (node:http, Request/Response, ky, the session);
 //   8. --http replicas behind nginx: calls/s to one and to three, beside straight to one (own section).
+// With --baseline FILE (another build) or --baseline-rev REV (a commit, built here into a temporary
+// directory), that build runs beside the measured one in 1, 2, 3 and the flood's RSS, as a fifth way: the
+// figures of a change, before and after, from one run on one machine.
 // In 1 and 2 a fourth way, "floor", calls the minimal server's echo tool: what any MCP tool call over stdio
 // costs before the tool does anything. It explains the figures; no target uses it.
 // The emulators run in this process (not via --sandbox); their env is handed to the spawned servers, whose
@@ -17,13 +20,18 @@
 // end, on failure, on SIGINT/SIGTERM and at a deadline. Loopback only.
 // Prints a table and the JSON report, and writes the JSON (default bench/results/latest.json).
 // `--quick` (or BENCH_QUICK=1) uses tiny counts; `--help` lists the flags.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernHttpTransport,
+} from "@modelcontextprotocol/client";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -100,6 +108,8 @@ function options() {
       quick: { type: "boolean" },
       out: { type: "string" },
       cli: { type: "string" },
+      baseline: { type: "string" },
+      "baseline-rev": { type: "string" },
       "node-arg": { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
       ...Object.fromEntries(numeric.map((name) => [name, { type: "string" }])),
@@ -109,9 +119,11 @@ function options() {
   });
   if (values.help) {
     console.log(
-      `usage: node scripts/bench.mjs [--quick] [--out FILE] [--cli FILE] [--node-arg ARG]... [${numeric.map((n) => `--${n} N`).join("] [")}]\n` +
+      `usage: node scripts/bench.mjs [--quick] [--out FILE] [--cli FILE] [--baseline FILE | --baseline-rev REV] [--node-arg ARG]... [${numeric.map((n) => `--${n} N`).join("] [")}]\n` +
         "  --node-arg passes ARG to node for the measured server process (e.g. --cpu-prof).\n" +
         "  --cli FILE measures another build of the server (default dist/cli.js), e.g. to compare a change.\n" +
+        "  --baseline FILE runs another build beside it in the same run (latency, CPU, cold start, flood RSS);\n" +
+        "  --baseline-rev REV builds commit REV of this repository into a temporary directory for that.\n" +
         "  BENCH_QUICK=1 is the same as --quick; BENCH_OUT=FILE the same as --out FILE.",
     );
     process.exit(0);
@@ -124,13 +136,48 @@ function options() {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
     counts[name] = n;
   }
+  if (values.baseline && values["baseline-rev"])
+    throw new Error("give --baseline or --baseline-rev, not both");
+  // A fifth way in the sequential and concurrent phases, and more starts: more time.
+  if (values.baseline || values["baseline-rev"]) counts["deadline-s"] += quick ? 40 : 90;
   return {
     mode: quick ? "quick" : "full",
     counts,
     out: values.out ?? process.env.BENCH_OUT ?? DEFAULT_OUT,
     nodeArgs: values["node-arg"] ?? [],
     cli: values.cli ? resolve(values.cli) : CLI,
+    baseline: values.baseline ? { cli: resolve(values.baseline) } : undefined,
+    baselineRev: values["baseline-rev"],
   };
+}
+
+/**
+ * Builds commit `rev` of this repository into a temporary directory (its tracked files, this checkout's
+ * node_modules linked in) and returns its dist/cli.js. Nothing is fetched: a commit whose dependencies
+ * this checkout does not have installed fails to build, saying so.
+ */
+function buildRevision(rev) {
+  const dir = mkdtempSync(join(tmpdir(), "infra-mcp-bench-baseline-"));
+  temporary.add(dir);
+  const archive = execFileSync("git", ["-C", root, "archive", "--format=tar", rev], { maxBuffer: 1 << 28 });
+  execFileSync("tar", ["-x", "-C", dir], { input: archive });
+  symlinkSync(join(root, "node_modules"), join(dir, "node_modules"), "dir");
+  try {
+    execFileSync(
+      process.execPath,
+      [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+      {
+        cwd: dir,
+        stdio: "pipe",
+      },
+    );
+    execFileSync(process.execPath, ["scripts/postbuild.mjs"], { cwd: dir, stdio: "pipe" });
+  } catch (error) {
+    throw new Error(
+      `cannot build ${rev} for the baseline: ${error.stdout ?? ""}${error.stderr ?? error.message}`,
+    );
+  }
+  return join(dir, "dist/cli.js");
 }
 
 // ---------------------------------------------------------------------------------------------- helpers
@@ -315,7 +362,12 @@ function directClients(baseUrl, headers) {
 // ---------------------------------------------------------------------------------------------- phases
 
 async function callTool(client, name, args = {}) {
-  const result = await client.callTool({ name, arguments: args }, undefined, { timeout: 15_000 });
+  const params = { name, arguments: args };
+  // The v2 client takes the options second; the 1.x client takes a result schema there.
+  const result =
+    client instanceof ModernClient
+      ? await client.callTool(params, { timeout: 15_000 })
+      : await client.callTool(params, undefined, { timeout: 15_000 });
   if (result.isError) throw new Error(`${name} failed: ${result.content?.[0]?.text}`);
   return result;
 }
@@ -422,13 +474,15 @@ async function coldStart(command, env, cwd) {
   }
 }
 
-async function coldStarts(cli, env, cwd, counts) {
-  const servers = { server: [cli], minimal: [MINIMAL] };
-  const runs = { server: [], minimal: [] };
-  // One unmeasured start each, so both find the files in the page cache.
+async function coldStarts(cli, env, cwd, counts, baselineCli) {
+  const servers = { server: [cli], minimal: [MINIMAL], ...(baselineCli ? { baseline: [baselineCli] } : {}) };
+  const names = Object.keys(servers);
+  const runs = Object.fromEntries(names.map((name) => [name, []]));
+  // One unmeasured start each, so all find the files in the page cache.
   for (const command of Object.values(servers)) await coldStart(command, env, cwd);
   for (let i = 0; i < counts.spawns; i++) {
-    const order = i % 2 === 0 ? ["server", "minimal"] : ["minimal", "server"];
+    // The order rotates, so that no server always starts right after another.
+    const order = names.map((_, k) => names[(i + k) % names.length]);
     for (const name of order) runs[name].push(await coldStart(servers[name], env, cwd));
   }
   const digest = (list) => ({
@@ -437,7 +491,7 @@ async function coldStarts(cli, env, cwd, counts) {
     listToolsMs: median(list.map((run) => run.listToolsMs)),
     peakRssMB: median(list.map((run) => run.peakRssMB)),
   });
-  return { server: digest(runs.server), minimal: digest(runs.minimal) };
+  return Object.fromEntries(names.map((name) => [name, digest(runs[name])]));
 }
 
 /**
@@ -520,7 +574,7 @@ async function layers(np, counts) {
  * process); the figure shows that nothing breaks and what the balancer costs. Serving CPU per call is
  * the replicas' (and nginx's worker's, through nginx). Skipped, with a note, where nginx is missing.
  */
-async function replicasSection({ cli, env, cwd, counts, log }) {
+async function replicasSection({ cli, env, cwd, counts, log, baselineCli }) {
   const missing = missingServers().filter((name) => name === "nginx");
   if (missing.length > 0) {
     const note = "skipped: nginx is not installed (apt-get install nginx)";
@@ -556,6 +610,14 @@ async function replicasSection({ cli, env, cwd, counts, log }) {
     });
     track({ pid: nginx.pid, close: () => nginx.stop() });
     stops.push(() => nginx.stop());
+    // The baseline build as one more replica, called directly: the same calls, the previous server.
+    const before = baselineCli
+      ? await startReplica({ cli: baselineCli, env: replicaEnv, host: "127.0.0.5", cwd })
+      : undefined;
+    if (before) {
+      track({ pid: before.pid, close: () => before.stop() });
+      stops.push(() => before.stop());
+    }
 
     const connect = async (url) => {
       const client = new Client({ name: "infra-mcp-bench", version: "1.0.0" });
@@ -567,11 +629,31 @@ async function replicasSection({ cli, env, cwd, counts, log }) {
       clients.push(client);
       return client;
     };
-    const targets = { direct: replicas[0].url, nginx1: nginx.urls[0], nginx3: nginx.urls[1] };
-    const failed = { direct: 0, nginx1: 0, nginx3: 0 };
+    // The same replica for a 2026-07-28 client: the SDK's v2 client, pinned to that revision.
+    const connectModern = async (url) => {
+      const client = new ModernClient(
+        { name: "infra-mcp-bench", version: "1.0.0" },
+        { versionNegotiation: { mode: { pin: "2026-07-28" } } },
+      );
+      await client.connect(
+        new ModernHttpTransport(new URL(url), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
+      clients.push(client);
+      return client;
+    };
+    const targets = {
+      direct: [replicas[0].url, connect],
+      direct2026: [replicas[0].url, connectModern],
+      nginx1: [nginx.urls[0], connect],
+      nginx3: [nginx.urls[1], connect],
+      ...(before ? { baseline: [before.url, connect] } : {}),
+    };
+    const failed = Object.fromEntries(Object.keys(targets).map((name) => [name, 0]));
     const ways = {};
-    for (const [name, url] of Object.entries(targets)) {
-      const client = await connect(url);
+    for (const [name, [url, open]] of Object.entries(targets)) {
+      const client = await open(url);
       ways[name] = () =>
         callTool(client, STATUS_TOOL).catch(() => {
           failed[name] += 1;
@@ -582,8 +664,10 @@ async function replicasSection({ cli, env, cwd, counts, log }) {
     const withNginx = (list) => () => replicaCpu(list)() + cpuMs(worker);
     const rate = await throughput(ways, counts, {
       direct: replicaCpu([replicas[0]]),
+      direct2026: replicaCpu([replicas[0]]),
       nginx1: withNginx([replicas[0]]),
       nginx3: withNginx(replicas),
+      ...(before ? { baseline: replicaCpu([before]) } : {}),
     });
     const calls = counts["throughput-rounds"] * counts["throughput-calls"] + counts["in-flight"];
     return {
@@ -594,12 +678,18 @@ async function replicasSection({ cli, env, cwd, counts, log }) {
       nginx3PerS: round(rate.nginx3.perS),
       nginx1VsDirect: round(rate.nginx1.perS / rate.direct.perS),
       nginx3VsNginx1: round(rate.nginx3.perS / rate.nginx1.perS),
-      servingCpuUsPerCall: {
-        direct: round(rate.direct.serverCpuUsPerCall),
-        nginx1: round(rate.nginx1.serverCpuUsPerCall),
-        nginx3: round(rate.nginx3.serverCpuUsPerCall),
-      },
-      failedCalls: failed.direct + failed.nginx1 + failed.nginx3,
+      direct2026PerS: round(rate.direct2026.perS),
+      direct2026VsDirect: round(rate.direct2026.perS / rate.direct.perS),
+      ...(before
+        ? {
+            baselinePerS: round(rate.baseline.perS),
+            directVsBaseline: round(rate.direct.perS / rate.baseline.perS),
+          }
+        : {}),
+      servingCpuUsPerCall: Object.fromEntries(
+        Object.keys(targets).map((name) => [name, round(rate[name].serverCpuUsPerCall)]),
+      ),
+      failedCalls: Object.values(failed).reduce((sum, n) => sum + n, 0),
       failedByWay: failed,
     };
   } finally {
@@ -641,6 +731,22 @@ function replicasRows(figures) {
       "",
     ],
     [
+      "direct to 1 replica, a 2026-07-28 client: calls/s (vs 2025-era); CPU per call (us)",
+      `${fmt(figures.direct2026PerS)} (${fmt(figures.direct2026VsDirect, "x")}); ${fmt(cpu.direct2026)}`,
+      "",
+      "",
+    ],
+    ...(figures.baselinePerS === undefined
+      ? []
+      : [
+          [
+            "direct to 1 replica, now / baseline: calls/s; CPU per call (us)",
+            `${fmt(figures.directPerS)} / ${fmt(figures.baselinePerS)} (${fmt(figures.directVsBaseline, "x")}); ${fmt(cpu.direct)} / ${fmt(cpu.baseline)}`,
+            "",
+            "",
+          ],
+        ]),
+    [
       `failed calls (of ${figures.callsPerWay} per way)`,
       String(figures.failedCalls),
       "== 0",
@@ -650,6 +756,47 @@ function replicasRows(figures) {
 }
 
 // ---------------------------------------------------------------------------------------------- report
+
+/** The baseline build beside the measured one: its figures, and the measured one's as ratios of them. */
+function baselineFigures(latency, rate, cold, floodPeakMB, baselineFloodPeakMB) {
+  return {
+    baselinePerCallP50Ms: latency.baseline.p50,
+    baselinePerCallP90Ms: latency.baseline.p90,
+    perCallP50VsBaseline: latency.tool.p50 / latency.baseline.p50,
+    baselineThroughputPerS: rate.baseline.perS,
+    throughputVsBaseline: rate.tool.perS / rate.baseline.perS,
+    baselineServerCpuUsPerCall: rate.baseline.serverCpuUsPerCall,
+    serverCpuVsBaseline: rate.tool.serverCpuUsPerCall / rate.baseline.serverCpuUsPerCall,
+    baselineColdToolsListMs: cold.baseline.toolsListMs,
+    coldToolsListVsBaseline: cold.server.toolsListMs / cold.baseline.toolsListMs,
+    baselineFloodPeakRssMB: baselineFloodPeakMB,
+    floodPeakRssVsBaseline: floodPeakMB / baselineFloodPeakMB,
+  };
+}
+
+function baselineRows(f, name) {
+  const rows = [
+    ["per call p50 (ms)", f.perCallToolP50Ms, f.baselinePerCallP50Ms, f.perCallP50VsBaseline],
+    ["calls/s at 16 in flight", f.throughputToolPerS, f.baselineThroughputPerS, f.throughputVsBaseline],
+    ["server CPU per call (us)", f.serverCpuUsPerCall, f.baselineServerCpuUsPerCall, f.serverCpuVsBaseline],
+    [
+      "cold start to tools/list answer (ms)",
+      f.coldToolsListMs,
+      f.baselineColdToolsListMs,
+      f.coldToolsListVsBaseline,
+    ],
+    ["peak RSS under the flood (MB)", f.floodPeakRssMB, f.baselineFloodPeakRssMB, f.floodPeakRssVsBaseline],
+  ];
+  return [
+    [`now / baseline (${name}), same run`, "", "", ""],
+    ...rows.map(([label, now, then, ratio]) => [
+      `  ${label}`,
+      `${fmt(now)} / ${fmt(then)} (${fmt(ratio, "x")})`,
+      "",
+      "",
+    ]),
+  ];
+}
 
 function verdict(target, value) {
   if (!Number.isFinite(value)) return false;
@@ -685,7 +832,8 @@ function table(rows) {
 // ------------------------------------------------------------------------------------------------ main
 
 async function main() {
-  const { mode, counts, out, nodeArgs, cli } = options();
+  const { mode, counts, out, nodeArgs, cli, baselineRev, baseline: givenBaseline } = options();
+  let baseline = givenBaseline;
   const began = now();
   const deadline = setTimeout(() => {
     console.error(`bench: over the ${counts["deadline-s"]} s deadline; stopping every process it started.`);
@@ -730,6 +878,17 @@ async function main() {
     const toolsListWireBytes = wire - wireBefore;
     await floor.client.listTools(undefined, { timeout: 15_000 });
     const rssAfterStartMB = rssMB(pid);
+    // The baseline build, when one is given: a long-lived process too, measured the same way.
+    if (baselineRev) {
+      log(`building ${baselineRev} for the baseline`);
+      baseline = { cli: buildRevision(baselineRev), rev: baselineRev };
+    }
+    const baselineServer = baseline ? spawnClient([baseline.cli], [], env, cwd) : undefined;
+    if (baselineServer) {
+      started.push(baselineServer);
+      await baselineServer.client.connect(baselineServer.transport, { timeout: 15_000 });
+      await baselineServer.client.listTools(undefined, { timeout: 15_000 });
+    }
 
     const token = await obtainToken(np.url, np.accessCode);
     // The headers the server's session sends (ky: accept; the OAuth strategy: authorization).
@@ -740,6 +899,7 @@ async function main() {
       fetch: () => direct.fetch(),
       http: () => direct.http(),
       floor: () => callTool(floor.client, "echo", { text: "x" }),
+      ...(baselineServer ? { baseline: () => callTool(baselineServer.client, STATUS_TOOL) } : {}),
     };
     // Sanity: the tool and the direct request read the same thing.
     const viaTool = (await ways.tool()).structuredContent;
@@ -760,12 +920,15 @@ async function main() {
     const rate = await throughput(ways, counts, {
       tool: () => cpuMs(pid),
       floor: () => cpuMs(floor.transport.pid),
+      ...(baselineServer ? { baseline: () => cpuMs(baselineServer.transport.pid) } : {}),
     });
     np.requests.length = 0;
     // Both processes have now run the same phases (warm-up, sequential, flood): their peaks compare.
     const floodPeakMB = peakRssMB(pid);
     const floorFloodPeakMB = peakRssMB(floor.transport.pid);
+    const baselineFloodPeakMB = baselineServer ? peakRssMB(baselineServer.transport.pid) : undefined;
     await closeQuietly(floor.client, floor.transport);
+    if (baselineServer) await closeQuietly(baselineServer.client, baselineServer.transport);
 
     // --- 6. result economy: a list of exactly `list-items` accounts, through the tool and directly.
     const missing = counts["list-items"] - np.accountIds().length;
@@ -826,10 +989,10 @@ async function main() {
 
     // --- 3. cold start, with every implemented service configured.
     log(`cold start (${counts.spawns} spawns each, alternating, after one unmeasured start each)`);
-    const cold = await coldStarts(cli, env, cwd, counts);
+    const cold = await coldStarts(cli, env, cwd, counts, baseline?.cli);
 
     // --- 8. replicas behind nginx: a section of its own, reported apart from the figures above.
-    const replicas = await replicasSection({ cli, env, cwd, counts, log });
+    const replicas = await replicasSection({ cli, env, cwd, counts, log, baselineCli: baseline?.cli });
 
     const figures = {
       perCallToolP50Ms: latency.tool.p50,
@@ -898,6 +1061,9 @@ async function main() {
       kyOwnCpuUs: layer.ky - layer.fetch,
       requestObjectsCpuUs: layer.fetch - layer.http,
       sessionRulesCpuUs: layer.session - layer.ky,
+      ...(baselineServer
+        ? baselineFigures(latency, rate, cold, footprint.floodPeakMB, baselineFloodPeakMB)
+        : {}),
     };
     const targetValues = {
       perCallP50: figures.perCallToolP50Ratio,
@@ -932,6 +1098,7 @@ async function main() {
       mode,
       machine,
       server: cli === CLI ? "dist/cli.js" : cli,
+      ...(baseline ? { baseline: baseline.rev ?? baseline.cli } : {}),
       counts,
       durationS: round((now() - began) / 1000, 1),
       figures: Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, round(v)])),
@@ -1097,6 +1264,7 @@ async function main() {
         pass.resultBytes,
       ],
       ["  (whole result message: text + structuredContent)", `${f.resultMessageBytes} B`, "", ""],
+      ...(baselineServer ? baselineRows(f, baseline.rev ?? baseline.cli) : []),
       [
         "CPU per upstream request (us): node:http / + Request/Response / + ky / + session",
         `${fmt(f.layerHttpCpuUs)} / ${fmt(f.layerFetchCpuUs)} / ${fmt(f.layerKyCpuUs)} / ${fmt(f.layerSessionCpuUs)}`,

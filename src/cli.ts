@@ -7,8 +7,8 @@ import { PLATFORMS } from "./platforms/index.js";
 import { drainOnSignals, reviewReplicaSettings } from "./replicas.js";
 // The sandbox (emulators, node:http) and dotenv load only when used: start-up is paid by every session.
 import type { Sandbox } from "./sandbox/index.js";
-import { createRuntime, createServer, VERSION } from "./server.js";
-import { StdioTransport } from "./stdio.js";
+import { createRuntime, VERSION } from "./server.js";
+import { StdioTransport, serveConnection } from "./stdio.js";
 
 const USAGE = `infra-mcp ${VERSION}: one MCP server for ${PLATFORMS.map((p) => p.title).join(", ")}.
 
@@ -158,13 +158,13 @@ async function main(): Promise<void> {
     return;
   }
 
-  const server = createServer(runtime);
   const transport = new StdioTransport({ warn: (message) => runtime.logger.warn(message) });
+  let serving: { close(): Promise<void> } | undefined;
   let closing = false;
   const shutdown = async () => {
     if (closing) return;
     closing = true;
-    await server.close().catch(() => undefined);
+    await serving?.close().catch(() => undefined);
     await sandbox?.stop();
     process.exit(0);
   };
@@ -172,7 +172,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
 
-  await server.connect(transport);
+  serving = serveConnection(runtime, transport);
   runtime.logger.info(
     `infra-mcp ${VERSION} serving ${runtime.tools.length} tools over stdio` +
       `${sandbox ? " against the sandbox" : ""}; services: ${services.join(", ") || "none"}`,

@@ -1,9 +1,14 @@
 import { timingSafeEqual } from "node:crypto";
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { ErrorCode, isJSONRPCRequest, type RequestId } from "@modelcontextprotocol/sdk/types.js";
-import { createServer, type Runtime } from "./server.js";
+import { type NodeServerResponseLike, toNodeHandler } from "@modelcontextprotocol/node";
+import { createMcpHandler } from "@modelcontextprotocol/server";
+import { createServer, type InfraServer, type Runtime } from "./server.js";
 
 export interface HttpListen {
   host: string;
@@ -25,10 +30,8 @@ export interface HttpServing {
   cutNow(reason: string): Promise<void>;
 }
 
-/** One POST being answered: its transport and the JSON-RPC requests it carries. */
+/** One POST being answered, and whether a shutdown cut it. */
 interface Exchange {
-  transport: StreamableHTTPServerTransport;
-  requests: Set<RequestId>;
   cut: boolean;
 }
 
@@ -45,90 +48,181 @@ export function parseListen(value: string): HttpListen | undefined {
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 
 /**
- * Streamable HTTP at `/mcp`, stateless: every POST gets its own MCP server over the shared runtime (the
- * upstream sessions, confirmations and prepared tools), so replicas behind a load balancer share only the
- * confirmation key and, when configured, the Redis that spends tokens. Clients must send
- * `Authorization: Bearer <INFRA_MCP_HTTP_TOKEN>`. On a loopback address the Host header must name it (DNS
- * rebinding), and a browser's Origin must be one of the same hosts. `/healthz` and `/readyz` serve the
- * load balancer without a token.
+ * Streamable HTTP at `/mcp`, stateless, for both protocol generations: every POST gets its own MCP server
+ * over the shared runtime (the upstream sessions, confirmations and prepared tools), as a 2026-07-28 request
+ * when it carries that revision's metadata and as a 2025-era one otherwise (the SDK's entry decides). So
+ * replicas behind a load balancer share only the confirmation key and, when configured, the Redis that
+ * spends tokens. Clients must send `Authorization: Bearer <INFRA_MCP_HTTP_TOKEN>`. On a loopback address the
+ * Host header must name it (DNS rebinding), and a browser's Origin must be one of the same hosts. `/healthz`
+ * and `/readyz` serve the load balancer without a token.
  */
 export async function serveHttp(runtime: Runtime, listen: HttpListen, token: string): Promise<HttpServing> {
-  const expected = Buffer.from(token);
-  let allowedHosts: Set<string> | undefined;
-  /** MCP POSTs being answered, so that a drain knows when the last one is done and what to cut. */
-  const inFlight = new Map<ServerResponse, Exchange>();
-  let draining: { finished: number } | undefined;
-  /** Resolved each time the last MCP POST in flight is done. */
-  const idleWaiters: (() => void)[] = [];
-  const idle = (): Promise<void> =>
-    inFlight.size === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
-
+  const exchanges = new Exchanges();
+  const gate: Gate = { expected: Buffer.from(token) };
+  const answer = mcpEndpoint(runtime, exchanges);
   const server = createHttpServer((req, res) => {
-    void handle(req, res).catch((error: unknown) => {
+    void route(req, res).catch((error: unknown) => {
       runtime.logger.error(`http: ${(error as Error).message}`);
       if (!res.headersSent) reply(res, 500, "Internal error");
     });
   });
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
     // A draining replica closes each connection after its answer, so a balancer's kept-alive
     // connection moves to another replica instead of holding this one open.
-    if (draining) res.shouldKeepAlive = false;
-    if (path === "/healthz" || path === "/readyz") return probe(path, req, res);
+    if (exchanges.draining) res.shouldKeepAlive = false;
+    if (path === "/healthz" || path === "/readyz") return probe(runtime, path, req, res);
     if (path !== "/mcp") return reply(res, 404, "Not found: the MCP endpoint is /mcp");
-    const host = req.headers.host ?? "";
-    if (allowedHosts && !allowedHosts.has(host.toLowerCase())) {
-      return reply(res, 403, `Host ${host || "(none)"} is not allowed`);
-    }
-    const origin = req.headers.origin;
-    if (origin !== undefined && !originAllowed(origin, host)) {
-      return reply(res, 403, `Origin ${origin} is not allowed`);
-    }
-    // The scheme is case-insensitive (RFC 7235); the token is compared in constant time.
-    const [scheme, ...rest] = (req.headers.authorization ?? "").trim().split(/\s+/);
-    const presented = Buffer.from(scheme?.toLowerCase() === "bearer" && rest.length === 1 ? rest[0]! : "");
-    if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
-      res.setHeader("www-authenticate", 'Bearer realm="infra-mcp"');
-      return reply(res, 401, "Missing or wrong bearer token (INFRA_MCP_HTTP_TOKEN)");
-    }
+    if (!admitted(gate, req, res)) return;
     if (req.method !== "POST") {
       // Stateless: no standalone SSE stream and no session to delete.
       res.setHeader("allow", "POST");
       return reply(res, 405, "Method not allowed: this server is stateless; POST JSON-RPC to /mcp");
     }
-    const mcp = createServer(runtime);
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    const exchange: Exchange = { transport, requests: new Set(), cut: false };
-    inFlight.set(res, exchange);
-    res.on("close", () => {
-      inFlight.delete(res);
-      if (draining && res.writableFinished && !exchange.cut) draining.finished += 1;
-      if (inFlight.size === 0) for (const resolve of idleWaiters.splice(0)) resolve();
-      void transport.close();
-      void mcp.close();
-    });
-    await mcp.connect(transport);
-    // Noted on the way in, so that a cut can answer each request by its id.
-    const deliver = transport.onmessage;
-    transport.onmessage = (message, extra) => {
-      if (isJSONRPCRequest(message)) exchange.requests.add(message.id);
-      deliver?.(message, extra);
-    };
-    await transport.handleRequest(req, res);
+    exchanges.track(res);
+    await answer(req, res);
   }
 
+  const port = await listenOn(server, listen);
+  if (LOOPBACK.has(listen.host)) {
+    gate.allowedHosts = new Set(["127.0.0.1", "localhost", "[::1]"].map((name) => `${name}:${port}`));
+  }
+  const shown = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
+  return serving(`http://${shown}:${port}/mcp`, server, exchanges);
+}
+
+/**
+ * The SDK's HTTP entry for both generations, with a fresh server per request from one factory: 2026-07-28
+ * requests on its per-request path, 2025-era ones through the stateless legacy path (`initialize` and all).
+ * Every answer is an event stream, in both generations: its headers leave at once, so a balancer sees the
+ * call begin and keep-alive comments hold a long wait open, as 2025-era answers always did.
+ */
+function mcpEndpoint(
+  runtime: Runtime,
+  exchanges: Exchanges,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const onerror = (error: Error) => runtime.logger.debug(`http: ${error.message}`);
+  const handler = createMcpHandler(() => createServer(runtime, exchanges.answering), {
+    legacy: "stateless",
+    responseMode: "sse",
+    onerror,
+  });
+  const node = toNodeHandler(handler, { onerror });
+  return (req, res) => node(req, flushingEventStreams(res));
+}
+
+/**
+ * `res` as the SDK's Node adapter writes to it, except that an event stream's headers leave at once. The
+ * adapter only calls writeHead, and Node sends headers with the first body bytes: for a call that sends no
+ * progress, that is its result, so until then a balancer could not tell which replica took the call nor a
+ * client that its stream had opened (the 1.x transport flushed them).
+ */
+function flushingEventStreams(res: ServerResponse): NodeServerResponseLike {
+  return {
+    writeHead: (status, headers) => {
+      res.writeHead(status, headers);
+      if (headers?.["content-type"]?.startsWith("text/event-stream")) res.flushHeaders();
+      return res;
+    },
+    write: (chunk) => res.write(chunk),
+    end: (chunk) => (chunk === undefined ? res.end() : res.end(chunk)),
+    on: (event, listener) => res.on(event, listener),
+    get destroyed() {
+      return res.destroyed;
+    },
+  };
+}
+
+/** What a request to /mcp must show before it is read: the right Host, Origin and bearer token. */
+interface Gate {
+  expected: Buffer;
+  allowedHosts?: Set<string>;
+}
+
+/** Whether the request may be served; if not, it has been answered (403 or 401). */
+function admitted(gate: Gate, req: IncomingMessage, res: ServerResponse): boolean {
+  const host = req.headers.host ?? "";
+  if (gate.allowedHosts && !gate.allowedHosts.has(host.toLowerCase())) {
+    reply(res, 403, `Host ${host || "(none)"} is not allowed`);
+    return false;
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined && !originAllowed(origin, host)) {
+    reply(res, 403, `Origin ${origin} is not allowed`);
+    return false;
+  }
+  // The scheme is case-insensitive (RFC 7235); the token is compared in constant time.
+  const [scheme, ...rest] = (req.headers.authorization ?? "").trim().split(/\s+/);
+  const presented = Buffer.from(scheme?.toLowerCase() === "bearer" && rest.length === 1 ? rest[0]! : "");
+  if (presented.length !== gate.expected.length || !timingSafeEqual(presented, gate.expected)) {
+    res.setHeader("www-authenticate", 'Bearer realm="infra-mcp"');
+    reply(res, 401, "Missing or wrong bearer token (INFRA_MCP_HTTP_TOKEN)");
+    return false;
+  }
+  return true;
+}
+
+/**
+ * The MCP POSTs being answered, so that a drain knows when the last one is done and what to cut, and the
+ * servers answering calls, so that a cut can answer each call by its id.
+ */
+class Exchanges {
+  readonly inFlight = new Map<ServerResponse, Exchange>();
+  readonly answering = new Set<InfraServer>();
+  draining: { finished: number } | undefined;
+  /** Resolved each time the last MCP POST in flight is done. */
+  readonly #idleWaiters: (() => void)[] = [];
+
+  track(res: ServerResponse): void {
+    const exchange: Exchange = { cut: false };
+    this.inFlight.set(res, exchange);
+    res.on("close", () => {
+      this.inFlight.delete(res);
+      if (this.draining && res.writableFinished && !exchange.cut) this.draining.finished += 1;
+      if (this.inFlight.size === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    });
+  }
+
+  idle(): Promise<void> {
+    return this.inFlight.size === 0
+      ? Promise.resolve()
+      : new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Answers every call in flight with `message`; the POSTs still open count as cut. */
+  async cut(message: string): Promise<void> {
+    for (const exchange of this.inFlight.values()) exchange.cut = true;
+    await Promise.all([...this.answering].map((server) => server.cutCallsInFlight(message)));
+  }
+}
+
+async function listenOn(server: Server, listen: HttpListen): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(listen.port, listen.host, () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
-  if (LOOPBACK.has(listen.host)) {
-    allowedHosts = new Set(["127.0.0.1", "localhost", "[::1]"].map((name) => `${name}:${port}`));
+  return (server.address() as AddressInfo).port;
+}
+
+/** The handle on a listening server: close, drain, cut. */
+function serving(url: string, server: Server, exchanges: Exchanges): HttpServing {
+  /**
+   * Answers every request still in flight with an error saying it was cut and that its effect upstream is
+   * unknown, then closes every connection. Without the answer an SDK client would wait for its own
+   * timeout (a minute by default) with a stream that just ended.
+   */
+  async function cutNow(reason: string): Promise<void> {
+    await exchanges.cut(
+      `infra-mcp: ${reason}. Whether it took effect upstream is unknown: check the state with a read ` +
+        "before repeating it.",
+    );
+    // The answers end their streams: a moment for them to leave, then nothing stays open.
+    await within(exchanges.idle(), 1_000);
+    server.closeAllConnections();
   }
-  const shown = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   return {
-    url: `http://${shown}:${port}/mcp`,
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -136,11 +230,11 @@ export async function serveHttp(runtime: Runtime, listen: HttpListen, token: str
       }),
     drain: async (timeoutMs) => {
       const state = { finished: 0 };
-      draining = state;
+      exchanges.draining = state;
       server.close();
       server.closeIdleConnections();
-      await within(idle(), timeoutMs);
-      const cut = inFlight.size;
+      await within(exchanges.idle(), timeoutMs);
+      const cut = exchanges.inFlight.size;
       await cutNow(
         `the server is shutting down and cut this call after waiting ${timeoutMs} ms for it ` +
           "(INFRA_MCP_SHUTDOWN_TIMEOUT_MS)",
@@ -149,55 +243,33 @@ export async function serveHttp(runtime: Runtime, listen: HttpListen, token: str
     },
     cutNow,
   };
+}
 
-  /**
-   * Answers every request still in flight with an error saying it was cut and that its effect upstream is
-   * unknown, then closes every connection. Without the answer an SDK client would wait for its own
-   * timeout (a minute by default) with a stream that just ended.
-   */
-  async function cutNow(reason: string): Promise<void> {
-    const message =
-      `infra-mcp: ${reason}. Whether it took effect upstream is unknown: check the state with a read ` +
-      "before repeating it.";
-    await Promise.all(
-      [...inFlight.values()].map(async (exchange) => {
-        exchange.cut = true;
-        for (const id of exchange.requests) {
-          await exchange.transport
-            .send(
-              { jsonrpc: "2.0", id, error: { code: ErrorCode.InternalError, message } },
-              { relatedRequestId: id },
-            )
-            .catch(() => undefined); // already answered, or the client is gone
-        }
-      }),
-    );
-    // The answers end their streams: a moment for them to leave, then nothing stays open.
-    await within(idle(), 1_000);
-    server.closeAllConnections();
+/**
+ * Liveness answers from the process alone; readiness also asks the store of spent tokens (Redis, when
+ * configured), since a replica that cannot record a confirmation cannot act on one. Neither needs the
+ * token, touches an upstream, or says more than ready or not (details go to the log).
+ */
+async function probe(
+  runtime: Runtime,
+  path: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.setHeader("allow", "GET, HEAD");
+    return status(res, 405, { status: "method not allowed" });
   }
-
-  /**
-   * Liveness answers from the process alone; readiness also asks the store of spent tokens (Redis, when
-   * configured), since a replica that cannot record a confirmation cannot act on one. Neither needs the
-   * token, touches an upstream, or says more than ready or not (details go to the log).
-   */
-  async function probe(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.setHeader("allow", "GET, HEAD");
-      return status(res, 405, { status: "method not allowed" });
-    }
-    if (path === "/healthz") return status(res, 200, { status: "ok" });
-    try {
-      await runtime.spentTokens.check();
-      return status(res, 200, { status: "ready" });
-    } catch (error) {
-      runtime.logger.warn(`readyz: not ready: ${(error as Error).message}`);
-      return status(res, 503, {
-        status: "not ready",
-        reason: "the Redis of INFRA_MCP_REDIS_URL does not answer",
-      });
-    }
+  if (path === "/healthz") return status(res, 200, { status: "ok" });
+  try {
+    await runtime.spentTokens.check();
+    return status(res, 200, { status: "ready" });
+  } catch (error) {
+    runtime.logger.warn(`readyz: not ready: ${(error as Error).message}`);
+    return status(res, 503, {
+      status: "not ready",
+      reason: "the Redis of INFRA_MCP_REDIS_URL does not answer",
+    });
   }
 }
 

@@ -1,12 +1,30 @@
 import { createRequire } from "node:module";
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { ElicitResultSchema, ErrorCode, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
-import { z } from "zod";
+import {
+  type CallToolResult,
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  type ClientCapabilities,
+  type ElicitRequestFormParams,
+  type Implementation,
+  type InputRequiredResult,
+  inputRequired,
+  inputResponse,
+  type JSONRPCRequest,
+  type ListToolsResult,
+  LOG_LEVEL_META_KEY,
+  PROTOCOL_VERSION_META_KEY,
+  ProtocolErrorCode,
+  type RequestId,
+  type Result,
+  Server,
+  type ServerContext,
+  type Tool,
+} from "@modelcontextprotocol/server";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/ajv";
 import type { Session } from "./auth/session.js";
 import { enabledApis, openSessions } from "./auth/sessions.js";
 import { type Config, configSecrets } from "./config.js";
-import { createLogger, type Logger, type LogSink } from "./log.js";
+import { createLogger, type Logger, type LogSink, logWithin } from "./log.js";
 import type { Platform } from "./platform.js";
 import { ConfirmationStore, LocalSpentTokens, type SpentTokens } from "./safety/confirm.js";
 import { Redactor } from "./safety/redact.js";
@@ -67,18 +85,8 @@ export function createRuntime(
   };
 }
 
-/** tools/call as the protocol frames it, with `arguments` left for the call path to check. */
-const LooseCallToolRequestSchema = z.object({
-  method: z.literal("tools/call"),
-  params: z.looseObject({
-    name: z.string(),
-    arguments: z.unknown().optional(),
-    _meta: z.looseObject({ progressToken: z.union([z.string(), z.number()]).optional() }).optional(),
-  }),
-});
-
 /**
- * An error the protocol layer sends as it is. An McpError would not do: its message already carries the
+ * An error the protocol layer sends as it is. A ProtocolError would not do: its message already carries the
  * "MCP error -32602:" prefix, which clients add again.
  */
 function protocolError(code: number, message: string): Error {
@@ -96,88 +104,221 @@ const INSTRUCTIONS =
 const SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 
 /**
- * An MCP server with the enabled tools. No I/O happens here; the caller connects a transport. Uses the
- * low-level Server rather than McpServer so that `tools/list` is built once per configuration (not per
- * request) and validation errors become tool errors in our own words.
+ * How long a 2026-07-28 client may keep the tool list (and the discover answer): the list follows from the
+ * configuration alone, which changes only with a restart, and is the same for every caller of this server.
  */
-export function createServer(runtime: Runtime): Server {
-  const server = new Server(
-    { name: "infra-mcp", title: "infra-mcp", version: VERSION },
-    {
-      capabilities: { tools: {}, logging: {} },
-      instructions: INSTRUCTIONS,
-      jsonSchemaValidator: SCHEMA_VALIDATOR,
-    },
-  );
-  // Log lines reach the client too (at the level it set with logging/setLevel); they are scrubbed first.
-  const forward: LogSink = (level, message) => {
-    void server
-      .sendLoggingMessage({ level: level === "warn" ? "warning" : level, logger: "infra-mcp", data: message })
-      .catch(() => undefined);
-  };
-  server.oninitialized = () => runtime.logSinks.add(forward);
-  server.onclose = () => runtime.logSinks.delete(forward);
-  const byName = new Map(runtime.tools.map((tool) => [tool.definition.name, tool]));
-  const listing = { tools: runtime.tools.map((tool) => tool.listing) };
+const LISTING_CACHE = { ttlMs: 5 * 60_000, cacheScope: "public" } as const;
 
-  server.setRequestHandler(ListToolsRequestSchema, () => listing);
+/** The form a confirmation shows, for elicitation (2025 era) and input requests (2026-07-28) alike. */
+const CONFIRM_FORM: ElicitRequestFormParams["requestedSchema"] = {
+  type: "object",
+  properties: { confirm: { type: "boolean", title: "Proceed", description: "Carry out this action" } },
+  required: ["confirm"],
+};
 
-  // Registered below the Server's own tools/call wrapper, whose schema check would answer arguments that
-  // are not an object with a raw zod dump (-32603): the check is ours, in our words (-32602).
-  const registerBelowServer = Object.getPrototypeOf(Server.prototype)
-    .setRequestHandler as Server["setRequestHandler"];
-  registerBelowServer.call(server, LooseCallToolRequestSchema, async (request, extra) => {
-    const tool = byName.get(request.params.name);
-    if (tool === undefined) {
-      throw protocolError(
-        ErrorCode.InvalidParams,
-        `Unknown tool ${request.params.name}; tools/list shows the ${byName.size} tools this server has.`,
-      );
-    }
-    const args = request.params.arguments;
+/** MCP's name for each of our log levels. */
+const MCP_LOG_LEVEL = { error: "error", warn: "warning", info: "info", debug: "debug" } as const;
+
+/**
+ * The low-level Server with the enabled tools. It checks a tools/call's framing itself, before the SDK's own
+ * request check, whose answer to arguments that are not an object is a raw zod dump: the check is ours, in
+ * our words (-32602). It also knows the calls it is answering, so that a replica shutting down can answer
+ * each with an error instead of leaving its client to wait.
+ */
+export class InfraServer extends Server {
+  readonly #callsInFlight = new Set<RequestId>();
+  readonly #byName: ReadonlyMap<string, PreparedTool>;
+  readonly #answering: Set<InfraServer> | undefined;
+
+  /** `answering` holds this server while it has calls in flight (a replica cuts them when it stops). */
+  constructor(runtime: Runtime, answering?: Set<InfraServer>) {
+    super(
+      { name: "infra-mcp", title: "infra-mcp", version: VERSION },
+      {
+        capabilities: { tools: {}, logging: {} },
+        instructions: INSTRUCTIONS,
+        jsonSchemaValidator: SCHEMA_VALIDATOR,
+        cacheHints: { "tools/list": LISTING_CACHE, "server/discover": LISTING_CACHE },
+      },
+    );
+    this.#byName = new Map(runtime.tools.map((tool) => [tool.definition.name, tool]));
+    this.#answering = answering;
+  }
+
+  protected override _wrapHandler(
+    method: string,
+    handler: (request: JSONRPCRequest, ctx: ServerContext) => Promise<Result>,
+  ): (request: JSONRPCRequest, ctx: ServerContext) => Promise<Result> {
+    const wrapped = super._wrapHandler(method, handler);
+    if (method !== "tools/call") return wrapped;
+    return async (request, ctx) => {
+      this.#checkFraming(request.params);
+      this.#callsInFlight.add(ctx.mcpReq.id);
+      this.#answering?.add(this);
+      try {
+        return await wrapped(request, ctx);
+      } finally {
+        this.#callsInFlight.delete(ctx.mcpReq.id);
+        if (this.#callsInFlight.size === 0) this.#answering?.delete(this);
+      }
+    };
+  }
+
+  /** The tool a tools/call names, or a protocol error naming what is wrong with the request. */
+  tool(name: string): PreparedTool {
+    const tool = this.#byName.get(name);
+    if (tool !== undefined) return tool;
+    throw protocolError(
+      ProtocolErrorCode.InvalidParams,
+      `Unknown tool ${name}; tools/list shows the ${this.#byName.size} tools this server has.`,
+    );
+  }
+
+  #checkFraming(params: JSONRPCRequest["params"]): void {
+    const name = typeof params?.name === "string" ? params.name : "";
+    const tool = this.tool(name);
+    const args = params?.arguments;
     if (args !== undefined && (args === null || typeof args !== "object" || Array.isArray(args))) {
       throw protocolError(
-        ErrorCode.InvalidParams,
+        ProtocolErrorCode.InvalidParams,
         `The arguments of ${tool.definition.name} must be an object of named parameters (tools/list shows them), ` +
           `not ${Array.isArray(args) ? "an array" : args === null ? "null" : `a ${typeof args}`}. Nothing was sent upstream.`,
       );
     }
-    const progressToken = request.params._meta?.progressToken;
-    const call: CallEnvironment = {
-      signal: extra.signal,
-      progress: async (progress, total, message) => {
-        if (progressToken === undefined) return;
-        await extra.sendNotification({
-          method: "notifications/progress",
-          params: { progressToken, progress, total, message },
-        });
-      },
-    };
-    if (server.getClientCapabilities()?.elicitation !== undefined) {
-      call.elicit = async (message) => {
-        const answer = await extra.sendRequest(
-          {
-            method: "elicitation/create",
-            params: {
-              mode: "form",
-              message,
-              requestedSchema: {
-                type: "object",
-                properties: {
-                  confirm: { type: "boolean", title: "Proceed", description: "Carry out this action" },
-                },
-                required: ["confirm"],
-              },
-            },
-          },
-          ElicitResultSchema,
-        );
-        if (answer.action !== "accept") return answer.action;
-        return answer.content?.confirm === true ? "accept" : "decline";
-      };
-    }
-    return invokeTool(tool, args, runtime, call);
-  });
+  }
 
+  /** Answers every call still in flight with an error carrying `message` (a replica cutting its calls). */
+  async cutCallsInFlight(message: string): Promise<void> {
+    for (const id of this.#callsInFlight) {
+      await this.transport
+        ?.send(
+          { jsonrpc: "2.0", id, error: { code: ProtocolErrorCode.InternalError, message } },
+          { relatedRequestId: id },
+        )
+        .catch(() => undefined); // already answered, or the client is gone
+    }
+  }
+}
+
+/**
+ * An MCP server with the enabled tools, for either protocol generation: the serving entry (stdio, HTTP)
+ * decides which one a connection or request speaks. No I/O happens here; the caller connects a transport.
+ * The low-level Server rather than the SDK's McpServer, so that `tools/list` is built once per
+ * configuration (not per request) and validation errors become tool errors in our own words.
+ */
+export function createServer(runtime: Runtime, answering?: Set<InfraServer>): InfraServer {
+  const server = new InfraServer(runtime, answering);
+  // 2025-era connections get every log line (at the level they set with logging/setLevel), scrubbed first.
+  const forward: LogSink = (level, message) => {
+    void server
+      .sendLoggingMessage({ level: MCP_LOG_LEVEL[level], logger: "infra-mcp", data: message })
+      .catch(() => undefined);
+  };
+  server.oninitialized = () => runtime.logSinks.add(forward);
+  server.onclose = () => runtime.logSinks.delete(forward);
+  // The listings are the tools' own definitions as JSON (src/tools/index.ts), in the protocol's Tool shape.
+  const listing: ListToolsResult = { tools: runtime.tools.map((tool) => tool.listing as Tool) };
+  server.setRequestHandler("tools/list", () => listing);
+  server.setRequestHandler("tools/call", async (request, ctx) => {
+    const tool = server.tool(request.params.name);
+    const call = callEnvironment(server, ctx);
+    const args = request.params.arguments;
+    const result = await withLogNotifications(ctx, () => invokeTool(tool, args, runtime, call));
+    return result.inputRequired === undefined
+      ? (result as CallToolResult)
+      : askForInput(result.inputRequired);
+  });
   return server;
+}
+
+/** What the call path needs from one tools/call, whichever protocol generation carried it. */
+function callEnvironment(server: InfraServer, ctx: ServerContext): CallEnvironment {
+  // The SDK has checked a 2026-07-28 request's envelope against the revision's schema before any handler
+  // runs (a malformed one is answered -32602); its type names no keys, so they are read by their names.
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  const modern = envelope?.[PROTOCOL_VERSION_META_KEY] !== undefined;
+  const progressToken = ctx.mcpReq._meta?.progressToken;
+  const call: CallEnvironment = {
+    signal: ctx.mcpReq.signal,
+    progress: async (progress, total, message) => {
+      if (progressToken === undefined) return;
+      await ctx.mcpReq.notify({
+        method: "notifications/progress",
+        params: { progressToken, progress, total, message },
+      });
+    },
+  };
+  const client = modern
+    ? (envelope?.[CLIENT_INFO_META_KEY] as Implementation | undefined)
+    : server.getClientVersion();
+  if (client !== undefined) call.client = { name: client.name, version: client.version };
+  if (!modern) {
+    if (server.getClientCapabilities()?.elicitation !== undefined) call.elicit = elicitation(ctx);
+    return call;
+  }
+  const traceparent = ctx.mcpReq._meta?.traceparent;
+  if (typeof traceparent === "string") call.traceparent = traceparent;
+  const capabilities = envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
+  if (asksInForms(capabilities)) {
+    const state = ctx.mcpReq.requestState<unknown>();
+    call.inputRequest = {
+      answer: confirmationAnswer(ctx.mcpReq.inputResponses),
+      ...(typeof state === "string" ? { requestState: state } : {}),
+    };
+  }
+  return call;
+}
+
+/**
+ * Whether a 2026-07-28 client can show a confirmation form: it declared form elicitation, or elicitation
+ * with no mode at all, which means forms (the 2025 meaning, kept by the revision).
+ */
+function asksInForms(capabilities: ClientCapabilities | undefined): boolean {
+  const elicitation = capabilities?.elicitation as Record<string, unknown> | undefined;
+  if (elicitation === undefined) return false;
+  return elicitation.form !== undefined || elicitation.url === undefined;
+}
+
+/** The user's answer to the confirmation form, as the retried call carries it (none on the first call). */
+function confirmationAnswer(
+  responses: Record<string, unknown> | undefined,
+): "accept" | "decline" | "cancel" | undefined {
+  const view = inputResponse(responses, "confirm");
+  if (view.kind !== "elicit") return undefined;
+  if (view.action !== "accept") return view.action;
+  return view.content?.confirm === true ? "accept" : "decline";
+}
+
+/** The input request a 2026-07-28 client gets instead of a server-to-client elicitation. */
+function askForInput(asked: { message: string; requestState: string }): InputRequiredResult {
+  return inputRequired({
+    inputRequests: {
+      confirm: inputRequired.elicit({ mode: "form", message: asked.message, requestedSchema: CONFIRM_FORM }),
+    },
+    requestState: asked.requestState,
+  });
+}
+
+/** Elicitation as 2025-era clients get it: a request from the server, answered before the call goes on. */
+function elicitation(ctx: ServerContext): NonNullable<CallEnvironment["elicit"]> {
+  return async (message) => {
+    const answer = await ctx.mcpReq.send({
+      method: "elicitation/create",
+      params: { mode: "form", message, requestedSchema: CONFIRM_FORM },
+    });
+    if (answer.action !== "accept") return answer.action;
+    return answer.content?.confirm === true ? "accept" : "decline";
+  };
+}
+
+/**
+ * 2026-07-28 requests carry their own log level (no session holds one): the lines a call logs go to its
+ * client as log notifications, related to the call, when it asked for them. Without a level, none are sent.
+ */
+function withLogNotifications<T>(ctx: ServerContext, work: () => Promise<T>): Promise<T> {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  if (envelope?.[LOG_LEVEL_META_KEY] === undefined) return work();
+  return logWithin((level, message) => {
+    void ctx.mcpReq.log(MCP_LOG_LEVEL[level], message, "infra-mcp").catch(() => undefined);
+  }, work);
 }

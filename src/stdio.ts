@@ -1,7 +1,12 @@
 import type { Readable, Writable } from "node:stream";
-import { STDIO_DEFAULT_MAX_BUFFER_SIZE, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type JSONRPCMessage,
+  STDIO_DEFAULT_MAX_BUFFER_SIZE,
+  serializeMessage,
+  type Transport,
+} from "@modelcontextprotocol/server";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
+import { createServer, type Runtime } from "./server.js";
 
 /**
  * The message, if it is JSON-RPC 2.0 in shape: a request or notification (a method), or a response (an id
@@ -161,4 +166,16 @@ export class StdioTransport implements Transport {
       else this.#output.once("drain", resolve);
     });
   }
+}
+
+/**
+ * Serves one client over `transport` (stdin and stdout by default), in the generation it opens with: an
+ * `initialize` pins the connection to a 2025-era server, a 2026-07-28 request (or `server/discover`, then
+ * one) to a 2026-07-28 one. The SDK's entry makes that choice; the transport stays ours.
+ */
+export function serveConnection(runtime: Runtime, transport: Transport): { close(): Promise<void> } {
+  return serveStdio(() => createServer(runtime), {
+    transport,
+    onerror: (error) => runtime.logger.debug(`stdio: ${error.message}`),
+  });
 }

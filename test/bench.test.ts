@@ -57,6 +57,13 @@ const FIGURES = [
   "resultTextBytes",
   "upstreamBodyBytes",
   "resultTextRatio",
+  // Beside the baseline build (here the same build: the figures must exist, whatever they are).
+  "baselinePerCallP50Ms",
+  "perCallP50VsBaseline",
+  "throughputVsBaseline",
+  "serverCpuVsBaseline",
+  "coldToolsListVsBaseline",
+  "floodPeakRssVsBaseline",
 ];
 
 const TARGETS = [
@@ -71,7 +78,7 @@ const TARGETS = [
 ];
 
 describe("npm run bench", () => {
-  it("produces every figure with tiny counts, into the file given by --out", async () => {
+  it("produces every figure with tiny counts, beside a baseline build, into the file given by --out", async () => {
     const out = join(dir, "latest.json");
     const { stdout } = await promisify(execFile)(
       process.execPath,
@@ -86,10 +93,13 @@ describe("npm run bench", () => {
         "1000",
         "--out",
         out,
+        "--baseline",
+        builtCli(),
       ],
       { cwd: root, timeout: 45_000, env: { PATH: process.env.PATH ?? "" } },
     );
     expect(stdout).toContain("| figure");
+    expect(stdout).toContain("now / baseline");
     const report = JSON.parse(readFileSync(out, "utf8"));
     expect(report.mode).toBe("quick");
     for (const key of ["date", "node", "platform", "nproc", "cpu"]) expect(report.machine[key]).toBeDefined();
@@ -113,7 +123,16 @@ describe("npm run bench", () => {
     if (requireReplicaServers(["nginx"]).length > 0) {
       expect(replicas.skipped).toContain("nginx is not installed");
     } else {
-      for (const key of ["directPerS", "nginx1PerS", "nginx3PerS", "nginx1VsDirect", "nginx3VsNginx1"]) {
+      for (const key of [
+        "directPerS",
+        "nginx1PerS",
+        "nginx3PerS",
+        "nginx1VsDirect",
+        "nginx3VsNginx1",
+        "direct2026PerS",
+        "baselinePerS",
+        "directVsBaseline",
+      ]) {
         expect(Number.isFinite(replicas[key]), key).toBe(true);
       }
       expect(replicas.failedCalls).toBe(0);

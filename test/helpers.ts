@@ -1,9 +1,14 @@
+import {
+  Client as ModernClient,
+  InMemoryTransport as ModernInMemoryTransport,
+} from "@modelcontextprotocol/client";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { type Config, ConfigError, loadConfig as loadConfigOf } from "../src/config.js";
 import { PLATFORMS } from "../src/platforms/index.js";
 import { createRuntime, createServer, type Runtime } from "../src/server.js";
+import { serveConnection } from "../src/stdio.js";
 import { toolsOf } from "../src/tools/index.js";
 
 /** The test harness, like the composition root, hands the registry to the core. */
@@ -72,8 +77,8 @@ export async function startEmulators(
   };
 }
 
-/** A real SDK Client connected to createServer() over linked in-memory transports, with live emulators. */
-export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+/** Emulators, configuration and runtime for one test, before any client connects. */
+async function startRuntime(options: { env?: Record<string, string>; emulators?: Partial<Emulators> }) {
   const upstreams = await startEmulators(options.emulators);
   const env: Record<string, string | undefined> = {
     ...upstreams.env,
@@ -85,6 +90,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const config = loadConfig(env);
   const logs: string[] = [];
   const runtime = createRuntime(config, PLATFORMS, { writeLog: (line) => logs.push(line) });
+  return { upstreams, config, logs, runtime };
+}
+
+/** A real SDK Client connected to createServer() over linked in-memory transports, with live emulators. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const { upstreams, config, logs, runtime } = await startRuntime(options);
   const server = createServer(runtime);
   const client = new Client({ name: "test-client", version: "1.0.0" }, options.capabilities);
   options.prepareClient?.(client);
@@ -100,6 +111,84 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     close: async () => {
       await client.close();
       await server.close();
+      await upstreams.stop();
+    },
+  };
+}
+
+/** The 2026-07-28 revision, which a client pinned to it speaks from its first request. */
+export const MODERN = "2026-07-28";
+
+export interface ModernHarness extends Emulators {
+  /** The SDK's v2 client, pinned to 2026-07-28: it connects through server/discover, never `initialize`. */
+  client: ModernClient;
+  runtime: Runtime;
+  logs: string[];
+  /** A tools/call, with `_meta` beside the arguments when given (a trace context, a log level). */
+  call(name: string, args?: Record<string, unknown>, meta?: Record<string, unknown>): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+export interface ModernHarnessOptions {
+  env?: Record<string, string>;
+  /** Client capabilities, e.g. `{ elicitation: { form: {} } }`. */
+  capabilities?: NonNullable<ConstructorParameters<typeof ModernClient>[1]>["capabilities"];
+  /** Runs before the client connects, e.g. to install an elicitation handler. */
+  prepareClient?: (client: ModernClient) => void;
+}
+
+/**
+ * The SDK's v2 client pinned to 2026-07-28 (it opens with `server/discover`, never `initialize`). With
+ * `answer`, it declares form elicitation and answers every confirmation so, noting each message in `asked`.
+ */
+export function pinnedModernClient(
+  name: string,
+  answer?: "accept" | "decline",
+  asked: string[] = [],
+): ModernClient {
+  const client = new ModernClient(
+    { name, version: "2" },
+    {
+      versionNegotiation: { mode: { pin: MODERN } },
+      ...(answer ? { capabilities: { elicitation: { form: {} } } } : {}),
+    },
+  );
+  if (answer) {
+    client.setRequestHandler("elicitation/create", async (request) => {
+      asked.push(request.params.message);
+      return answer === "accept" ? { action: "accept", content: { confirm: true } } : { action: "decline" };
+    });
+  }
+  return client;
+}
+
+/**
+ * The v2 client pinned to 2026-07-28, connected to the server the way stdio serves it (the SDK's stdio
+ * entry over an in-memory transport: one connection, its generation chosen by its first message).
+ */
+export async function startModernHarness(options: ModernHarnessOptions = {}): Promise<ModernHarness> {
+  const { upstreams, logs, runtime } = await startRuntime(options);
+  const [clientTransport, serverTransport] = ModernInMemoryTransport.createLinkedPair();
+  const serving = serveConnection(runtime, serverTransport);
+  const client = new ModernClient(
+    { name: "modern-test-client", version: "2.0.0" },
+    {
+      versionNegotiation: { mode: { pin: MODERN } },
+      ...(options.capabilities ? { capabilities: options.capabilities } : {}),
+    },
+  );
+  options.prepareClient?.(client);
+  await client.connect(clientTransport);
+  return {
+    ...upstreams.emulators,
+    client,
+    runtime,
+    logs,
+    call: (name, args = {}, meta) =>
+      client.callTool({ name, arguments: args, ...(meta ? { _meta: meta } : {}) }) as Promise<CallToolResult>,
+    close: async () => {
+      await client.close();
+      await serving.close();
       await upstreams.stop();
     },
   };

@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { root } from "./built.js";
+import { root, typescriptFiles } from "./built.js";
 
 /**
  * The import graph of `src/`, type imports and dynamic `import()` included, and the boundaries it must keep:
@@ -36,24 +36,16 @@ const PUBLIC_CORE = new Set([
 
 type Graph = ReadonlyMap<string, readonly string[]>;
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith(".ts") ? [path] : [];
-  });
-}
-
 /** Every module of `src/` (paths relative to it) with the modules of `src/` it imports, in any way. */
-function importGraph(src = SRC): Graph {
+function importGraph(): Graph {
   const graph = new Map<string, string[]>();
-  for (const file of sourceFiles(src)) {
+  for (const file of typescriptFiles("src").map((name) => join(root, name))) {
     const { importedFiles } = ts.preProcessFile(readFileSync(file, "utf8"), true, true);
     const targets = importedFiles
       .map((imported) => imported.fileName)
       .filter((name) => name.startsWith("."))
-      .map((name) => relative(src, resolve(dirname(file), name)).replace(/\.js$/, ".ts"));
-    graph.set(relative(src, file), [...new Set(targets)]);
+      .map((name) => relative(SRC, resolve(dirname(file), name)).replace(/\.js$/, ".ts"));
+    graph.set(relative(SRC, file), [...new Set(targets)]);
   }
   return graph;
 }

@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer as createTlsServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { root } from "./built.js";
+import { root, typescriptFiles } from "./built.js";
 import { allTools, type Harness, PLATFORMS, startHarness, textOf } from "./helpers.js";
 
 let harness: Harness | undefined;
@@ -140,23 +140,15 @@ describe("shared code", () => {
     const pattern = new RegExp(`\\b(${[...words].join("|")})\\b`, "i");
     const ownFile = new RegExp(`^src/platforms/(${names.join("|")})/`);
     const offenders: string[] = [];
-    const walk = (dir: string) => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) walk(path);
-        else if (entry.name.endsWith(".ts")) {
-          const file = relative(root, path);
-          // The registry is the one place that lists the platforms.
-          if (ownFile.test(file) || file === "src/platforms/index.ts") continue;
-          readFileSync(path, "utf8")
-            .split("\n")
-            .forEach((line, index) => {
-              if (pattern.test(line)) offenders.push(`${file}:${index + 1}: ${line.trim()}`);
-            });
-        }
-      }
-    };
-    walk(join(root, "src"));
+    for (const file of typescriptFiles("src")) {
+      // The registry is the one place that lists the platforms.
+      if (ownFile.test(file) || file === "src/platforms/index.ts") continue;
+      readFileSync(join(root, file), "utf8")
+        .split("\n")
+        .forEach((line, index) => {
+          if (pattern.test(line)) offenders.push(`${file}:${index + 1}: ${line.trim()}`);
+        });
+    }
     expect(offenders).toEqual([]);
   });
 });

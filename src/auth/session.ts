@@ -262,7 +262,7 @@ export class Session {
     // The call's signal ends at the call's deadline (DeadlineExceeded): a request whose own deadline is that
     // one needs no timer of its own, which is the common case (one budget, one request).
     const ownTimer = scope.signal === undefined || deadline < (scope.deadline ?? Number.POSITIVE_INFINITY);
-    const send: SendLimits = { deadline, callSignal: scope.signal, ownTimer };
+    const send: SendLimits = { deadline, callSignal: scope.signal, ownTimer, traceparent: scope.traceparent };
     let credential = await this.#currentCredential(scope.signal);
     let response = await this.#send(request, url, send, credential);
     let outcome = this.profile.interpret(response);
@@ -460,7 +460,7 @@ export class Session {
         ? AbortSignal.any([limits.callSignal, timeoutSignal])
         : (timeoutSignal ?? limits.callSignal);
     const retried: RetryLog = { count: 0, lastStatus: undefined };
-    const options = this.#kyOptions(request, credential, signal, limits.deadline, retried);
+    const options = this.#kyOptions(request, credential, signal, limits, retried);
     let response: Response;
     try {
       const http = await this.#client();
@@ -472,18 +472,22 @@ export class Session {
     return this.#answer(request, response, retried);
   }
 
-  /** What ky is told for one request: method, credentials, query, body, and the retry rule. */
+  /** What ky is told for one request: method, credentials, the call's trace, query, body, and the retry rule. */
   #kyOptions(
     request: UpstreamRequest,
     credential: Credential | undefined,
     signal: AbortSignal | undefined,
-    deadline: number,
+    { deadline, traceparent }: SendLimits,
     retried: RetryLog,
   ): KyOptions {
     const options: KyOptions = {
       method: request.method,
       signal,
-      headers: { ...credential?.headers, ...request.headers },
+      headers: {
+        ...credential?.headers,
+        ...request.headers,
+        ...(traceparent !== undefined ? { traceparent } : {}),
+      },
       retry: {
         // The call's deadline, not a count, ends the retries of a transient failure.
         limit: RETRY_LIMIT,
@@ -614,11 +618,15 @@ export class Session {
   }
 }
 
-/** The limits of one exchange: its deadline, the call's signal, and whether it needs a timer of its own. */
+/**
+ * The limits of one exchange: its deadline, the call's signal, whether it needs a timer of its own, and the
+ * call's trace context (none for a login, which is shared by every caller waiting on it).
+ */
 interface SendLimits {
   deadline: number;
   callSignal: AbortSignal | undefined;
   ownTimer: boolean;
+  traceparent?: string;
 }
 
 /** What ky's retries of one exchange left behind, for the error that ends it. */

@@ -60,12 +60,14 @@ export interface InstanceFacts {
   set(name: string, value: string): void;
 }
 
-/** What one tool call lends to every request it makes: its cancellation and its time budget. */
+/** What one tool call lends to every request it makes: its cancellation, its time budget, its trace. */
 export interface CallScope {
   /** The MCP request's abort signal. */
   signal?: AbortSignal;
   /** Epoch ms by which the whole tool call must be over (every request and retry it makes). */
   deadline?: number;
+  /** The client's W3C trace context, already checked: sent as the `traceparent` header of each request. */
+  traceparent?: string;
 }
 
 /** What logging in needs: a client without credentials and a way to build errors. */

@@ -16,6 +16,34 @@ export function needsConfirmation(
 
 export type Redemption = { ok: true } | { ok: false; reason: string };
 
+/** How a token comes back: as a tool's `confirmation_token`, or as a 2026-07-28 input request's state. */
+export type Presented = "confirmation_token" | "requestState";
+
+/** The words a refusal uses for each way a token comes back. */
+const WORDS: Record<
+  Presented,
+  { again: string; it: string; instead: string; expired: string; spent: string; storeDown: string }
+> = {
+  confirmation_token: {
+    again: "Call the tool again without confirmation_token to get a new one.",
+    it: "the token",
+    instead: "call again without it",
+    expired: "The confirmation_token has expired (tokens last 5 minutes)",
+    spent: "The confirmation_token was already used",
+    storeDown:
+      "Repeat the call with the same confirmation_token once it is back (the token lasts 5 minutes); if it " +
+      "is then refused as already used, call the tool again without confirmation_token to get a new one.",
+  },
+  requestState: {
+    again: "Call the tool again to be asked again.",
+    it: "it",
+    instead: "call the tool again to be asked about these",
+    expired: "The confirmation has expired (the user's answer is good for 5 minutes)",
+    spent: "This confirmation (its requestState) was already used",
+    storeDown: "Call the tool again once it is back, to be asked again.",
+  },
+};
+
 /**
  * Where spent tokens are remembered until they expire, so that each acts once. In one process a map does;
  * replicas share one (Redis) so that a token spent on one is refused on every other.
@@ -117,47 +145,46 @@ export class ConfirmationStore {
   /**
    * Spends the token if it was issued for exactly this call, and the call's preview (computed again now)
    * still says what the user confirmed. A refusal says which case it is, and a token presented with another
-   * tool or other arguments stays valid for the call it was issued for.
+   * tool or other arguments stays valid for the call it was issued for. `presented` names how the token came
+   * back, for the refusal's words: as `confirmation_token`, or as a 2026-07-28 input request's `requestState`.
    */
   async redeem(
     token: string,
     tool: string,
     args: Record<string, unknown>,
     preview = "",
+    presented: Presented = "confirmation_token",
   ): Promise<Redemption> {
-    const again = "Call the tool again without confirmation_token to get a new one.";
+    const words = WORDS[presented];
     const claims = this.#verify(token);
     if (claims === undefined) {
       return {
         ok: false,
-        reason: `The confirmation_token was not issued by this server (or was altered); nothing was done. ${again}`,
+        reason: `The ${presented} was not issued by this server (or was altered); nothing was done. ${words.again}`,
       };
     }
     if (this.#now() > claims.expiresAt) {
-      return {
-        ok: false,
-        reason: `The confirmation_token has expired (tokens last 5 minutes); nothing was done. ${again}`,
-      };
+      return { ok: false, reason: `${words.expired}; nothing was done. ${words.again}` };
     }
     if (claims.tool !== tool) {
       return {
         ok: false,
-        reason: `The confirmation_token was issued for ${claims.tool}, not ${tool}; nothing was done. It stays valid for that call.`,
+        reason: `The ${presented} was issued for ${claims.tool}, not ${tool}; nothing was done. It stays valid for that call.`,
       };
     }
     if (claims.args !== digest(args)) {
       return {
         ok: false,
         reason:
-          `The confirmation_token was issued for ${tool} with other arguments; nothing was done. Repeat the call ` +
-          "with exactly the arguments it was issued for (the token stays valid for them), or call again without it.",
+          `The ${presented} was issued for ${tool} with other arguments; nothing was done. Repeat the call ` +
+          `with exactly the arguments it was issued for (${words.it} stays valid for them), or ${words.instead}.`,
       };
     }
     if (claims.preview !== digest(preview)) {
       // What the call would act on has changed (a preview that reads upstream): the user confirmed the old.
       return {
         ok: false,
-        reason: `What ${tool} would do has changed since it was confirmed; nothing was done. It would now: ${preview}. ${again}`,
+        reason: `What ${tool} would do has changed since it was confirmed; nothing was done. It would now: ${preview}. ${words.again}`,
       };
     }
     let claimed: boolean;
@@ -169,15 +196,11 @@ export class ConfirmationStore {
         ok: false,
         reason:
           `The confirmation could not be recorded as used, so nothing was done: ${(error as Error).message}. ` +
-          "Repeat the call with the same confirmation_token once it is back (the token lasts 5 minutes); if it " +
-          "is then refused as already used, call the tool again without confirmation_token to get a new one.",
+          words.storeDown,
       };
     }
     if (!claimed) {
-      return {
-        ok: false,
-        reason: `The confirmation_token was already used; nothing was done again. ${again}`,
-      };
+      return { ok: false, reason: `${words.spent}; nothing was done again. ${words.again}` };
     }
     return { ok: true };
   }

@@ -4,6 +4,7 @@ import { clip, DeadlineExceeded, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ConfirmationStore } from "../safety/confirm.js";
 import type { Redactor } from "../safety/redact.js";
+import { isTraceparent } from "../trace-context.js";
 import { type AnyContext, describeInvalidArguments, type ListPage, shapeList } from "./define.js";
 import type { PreparedTool } from "./index.js";
 
@@ -13,6 +14,11 @@ export interface ToolResult {
   content: { type: "text"; text: string }[];
   structuredContent?: Record<string, unknown>;
   isError?: boolean;
+  /**
+   * Set instead of a final answer when the client must answer first: a 2026-07-28 client is asked for its
+   * user's confirmation with an input request, and calls again carrying the answer and `requestState`.
+   */
+  inputRequired?: { message: string; requestState: string };
 }
 
 /** Everything a call needs from the server around it. */
@@ -30,6 +36,15 @@ export interface CallEnvironment {
   progress(progress: number, total?: number, message?: string): Promise<void>;
   /** Asks the user through elicitation, when the client supports it. */
   elicit?: (message: string) => Promise<"accept" | "decline" | "cancel">;
+  /** The client as it names itself (its `initialize`, or a 2026-07-28 request's own metadata). */
+  client?: { name: string; version: string };
+  /** W3C trace context the client sent with the call; passed upstream once it is checked. */
+  traceparent?: string;
+  /**
+   * A 2026-07-28 client that declared elicitation: confirmation is an input request it answers by calling
+   * again. On that retry, `answer` is the user's and `requestState` what the server issued.
+   */
+  inputRequest?: { answer?: "accept" | "decline" | "cancel"; requestState?: string };
 }
 
 /**
@@ -56,7 +71,12 @@ export async function invokeTool(
   // carries both ends of the call (the client's cancellation, the deadline) to every request it makes.
   const budgetMs = definition.budgetMs?.(args, deps.config) ?? deps.config.timeoutMs;
   const lifetime = callLifetime(call.signal, budgetMs);
-  const scope = { signal: lifetime.signal, deadline: Date.now() + budgetMs };
+  const traceparent = validTraceparent(call.traceparent, deps.logger);
+  const scope = {
+    signal: lifetime.signal,
+    deadline: Date.now() + budgetMs,
+    ...(traceparent !== undefined ? { traceparent } : {}),
+  };
   const ctx: AnyContext = {
     config: deps.config,
     redactor: deps.redactor,
@@ -86,7 +106,8 @@ export async function invokeTool(
     }
     const data = await definition.handler(args, ctx);
     if (deps.logger.enabled("debug")) {
-      deps.logger.debug(`${definition.name} ok in ${Math.round(performance.now() - started)} ms`);
+      const by = call.client === undefined ? "" : ` for ${call.client.name} ${call.client.version}`;
+      deps.logger.debug(`${definition.name} ok in ${Math.round(performance.now() - started)} ms${by}`);
     }
     return shapeResult(tool, args, data, deps);
   } catch (error) {
@@ -96,6 +117,14 @@ export async function invokeTool(
   } finally {
     lifetime.end();
   }
+}
+
+/** The client's trace context if it is W3C's `traceparent`; a malformed one is dropped, never sent. */
+function validTraceparent(value: string | undefined, logger: Logger): string | undefined {
+  if (value === undefined) return undefined;
+  if (isTraceparent(value)) return value;
+  logger.debug(`traceparent dropped: ${JSON.stringify(value.slice(0, 80))} is not W3C trace context`);
+  return undefined;
 }
 
 /**
@@ -136,6 +165,7 @@ async function confirm(
       ? undefined
       : errorResult(deps.redactor, redemption.reason, deps.config.maxOutputChars);
   }
+  if (call.inputRequest) return confirmByInputRequest(tool, args, preview, call.inputRequest, deps);
   if (call.elicit) {
     try {
       const answer = await call.elicit(`${tool.definition.title}: ${preview}. Proceed?`);
@@ -167,6 +197,43 @@ async function confirm(
       { type: "text", text: instruction },
     ],
   };
+}
+
+/**
+ * Confirmation as a 2026-07-28 input request. The first call asks, with a signed one-time token as the
+ * request's state; the client asks its user and calls again with the answer and that state, which is
+ * redeemed as a confirmation_token is: any replica verifies it, the shared store spends it once, and a
+ * forged, spent, expired or other-arguments state is refused, saying which. A refusal by the user sends
+ * nothing.
+ */
+async function confirmByInputRequest(
+  tool: PreparedTool,
+  args: Record<string, unknown>,
+  preview: string,
+  round: NonNullable<CallEnvironment["inputRequest"]>,
+  deps: InvokeDeps,
+): Promise<ToolResult | undefined> {
+  const { name, title } = tool.definition;
+  const maxChars = deps.config.maxOutputChars;
+  if (round.answer === undefined) {
+    const message = `${title}: ${preview}. Proceed?`;
+    const { token } = deps.confirmations.issue(name, args, preview);
+    return { content: [{ type: "text", text: message }], inputRequired: { message, requestState: token } };
+  }
+  if (round.answer !== "accept") {
+    const word = round.answer === "decline" ? "declined" : "cancelled";
+    return errorResult(deps.redactor, `The user ${word}; nothing was done.`, maxChars);
+  }
+  if (round.requestState === undefined) {
+    return errorResult(
+      deps.redactor,
+      `The confirmation of ${name} came back without the requestState this server asked with; nothing was ` +
+        "done. Call the tool again to be asked again.",
+      maxChars,
+    );
+  }
+  const redemption = await deps.confirmations.redeem(round.requestState, name, args, preview, "requestState");
+  return redemption.ok ? undefined : errorResult(deps.redactor, redemption.reason, maxChars);
 }
 
 function shapeResult(
