@@ -8,7 +8,7 @@ export interface PollOptions<T> {
   done: (value: T) => boolean;
   /** A short progress message for the current state. */
   describe: (value: T) => string;
-  /** Epoch ms by which the wait must be over: the call's deadline (`ctx.scope.deadline`) or sooner. */
+  /** Epoch ms by which the wait must be over: the call's deadline (`ctx.deadline`) or sooner. */
   deadline: number;
   signal: AbortSignal;
   progress: ToolContext["progress"];
