@@ -7,7 +7,7 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type NodeServerResponseLike, toNodeHandler } from "@modelcontextprotocol/node";
-import { createMcpHandler } from "@modelcontextprotocol/server";
+import { createMcpHandler, type McpRequestContext } from "@modelcontextprotocol/server";
 import { createServer, type InfraServer, type Runtime } from "./server.js";
 
 export interface HttpListen {
@@ -103,7 +103,9 @@ function mcpEndpoint(
   exchanges: Exchanges,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const onerror = (error: Error) => runtime.logger.debug(`http: ${error.message}`);
-  const handler = createMcpHandler(() => createServer(runtime, exchanges.answering), {
+  const serverFor = (request: McpRequestContext) =>
+    createServer(runtime, { principal: principalOf(request), answering: exchanges.answering });
+  const handler = createMcpHandler(serverFor, {
     legacy: "stateless",
     responseMode: "sse",
     onerror,
@@ -271,6 +273,17 @@ async function probe(
       reason: "the Redis of INFRA_MCP_REDIS_URL does not answer",
     });
   }
+}
+
+/**
+ * Who is calling, for the operator's policy (`principals`) and the audit trail, asked by the SDK's entry for
+ * each request it serves, in either generation. The bearer token (INFRA_MCP_HTTP_TOKEN) is one shared
+ * secret, so its holder is `http`. The seam for real identities: a front that verifies OAuth tokens sets
+ * `req.auth` before the Node adapter, which hands it on here as `authInfo`, and the token's subject is
+ * returned instead.
+ */
+function principalOf(_request: McpRequestContext): string {
+  return "http";
 }
 
 /** A browser page may call only from the server's own origin (any scheme), never from another site. */

@@ -127,7 +127,7 @@ describe("the policy file", () => {
   });
 
   const bad: [what: string, text: string, problem: string][] = [
-    ["not JSON", "{rules: []", "policy.json is not JSON"],
+    ["not JSON", "{rules: []", "the file is not JSON"],
     [
       "an unknown top-level field",
       '{"rules": [], "rulez": []}',

@@ -105,19 +105,19 @@ export function loadPolicyFile(path: string): PolicyLoad {
   } catch (error) {
     return {
       ok: false,
-      problems: [`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? error})`],
+      problems: [`the file cannot be read (${(error as NodeJS.ErrnoException).code ?? error})`],
     };
   }
   return parsePolicy(text, path);
 }
 
-/** Checks a policy's JSON text. */
+/** Checks a policy's JSON text; `source` names where it came from (kept with the policy, for messages). */
 export function parsePolicy(text: string, source: string): PolicyLoad {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return { ok: false, problems: [`${source} is not JSON: ${(error as Error).message}`] };
+    return { ok: false, problems: [`the file is not JSON (${(error as Error).message})`] };
   }
   const top = PolicySchema.safeParse(json);
   if (!top.success) {
