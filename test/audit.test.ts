@@ -2,6 +2,8 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { type AuditRecord, verifyTrail } from "../src/safety/audit.js";
@@ -11,6 +13,7 @@ import {
   type HarnessOptions,
   policyFile,
   scratchDir,
+  startEmulators,
   startHarness,
   textOf,
 } from "./helpers.js";
@@ -437,5 +440,43 @@ describe("a kill in the middle of a write", () => {
     child.stdin.end();
     const { stderr } = await done;
     expect(stderr).toMatch(/infra-mcp: audit trail: .*audit\.jsonl: the last line \(\d+ bytes\) is torn/);
+  });
+});
+
+describe("a kill in the middle of a call", () => {
+  it("leaves the record written before the change, which audit verify names as unfinished", async () => {
+    const upstreams = await startEmulators();
+    const file = join(scratchDir(), "audit.jsonl");
+    // The change reaches the upstream and waits there: the server is killed while it does.
+    upstreams.emulators.netprofiler.delayNext(1, 10_000, { methods: ["PUT"] });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [builtCli()],
+      env: { PATH: process.env.PATH ?? "", ...upstreams.env, INFRA_MCP_AUDIT_FILE: file },
+      stderr: "pipe",
+    });
+    const client = new Client({ name: "killed", version: "1" });
+    try {
+      await client.connect(transport);
+      const call = client.callTool({ name: "netprofiler_set_aws_sync", arguments: { status: "DISABLED" } });
+      call.catch(() => undefined);
+      await expect
+        .poll(() => upstreams.emulators.netprofiler.requestsTo(`${AWS}/sync/status`).length, {
+          timeout: 10_000,
+        })
+        .toBe(1);
+      process.kill(transport.pid as number, "SIGKILL");
+      const [record] = records(file);
+      expect(record).toMatchObject({ tool: "netprofiler_set_aws_sync", outcome: "started", seq: 1 });
+      const { code, stdout } = await finished(spawnCli(["audit", "verify", file]));
+      expect(stdout).toContain("1 record(s); every line parses and the chain holds");
+      expect(stdout).toContain(
+        `Note: call ${record?.call} (line 1) started a change and has no closing record: the server stopped before it finished`,
+      );
+      expect(code).toBe(0);
+    } finally {
+      await client.close().catch(() => undefined);
+      await upstreams.stop();
+    }
   });
 });
