@@ -6,32 +6,14 @@ import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/typ
 import { describe, expect, it } from "vitest";
 import { builtCli, finished, spawnCli } from "./built.js";
 import { configProblems, policyFile, scratchDir, startEmulators, textOf } from "./helpers.js";
+import { TOOLS_MD_EXAMPLE } from "./policies.js";
 
 const DCI = "/api/dci/v3";
-
-const EXAMPLE = [
-  {
-    id: "no-ovc-deletes",
-    effect: "deny",
-    tools: ["ovc_delete_*"],
-    reason: "deletions go through change control",
-  },
-  {
-    id: "protect-core-servers",
-    effect: "deny",
-    services: ["dci"],
-    methods: ["POST"],
-    paths: [`${DCI}/server/1/*`, `${DCI}/server/2/*`],
-    reason: "servers 1 and 2 run the core switches",
-  },
-  { id: "syncs-are-routine", effect: "allow", tools: ["netprofiler_sync_aws_accounts"] },
-  { id: "settings-need-a-human", effect: "confirm", tools: ["dci_update_setting"] },
-];
 
 describe("infra-mcp policy check", () => {
   it("prints the rules as understood, the tools each names, and what looks like a mistake (exit 0)", async () => {
     const path = policyFile([
-      ...EXAMPLE,
+      ...TOOLS_MD_EXAMPLE,
       { id: "typo", effect: "deny", tools: ["ovc_delet_*"], services: ["dcii"] },
       { id: "unreachable", effect: "allow", tools: ["ovc_delete_*"] },
     ]);
@@ -90,7 +72,7 @@ describe("infra-mcp policy explain", () => {
   it("says which rule decides a call and sends nothing", async () => {
     const upstreams = await startEmulators();
     try {
-      const path = policyFile(EXAMPLE);
+      const path = policyFile(TOOLS_MD_EXAMPLE);
       const explain = (tool: string, args: unknown, ...extra: string[]) =>
         finished(
           spawnCli(["policy", "explain", "--tool", tool, "--args", JSON.stringify(args), ...extra], {

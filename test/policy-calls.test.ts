@@ -16,19 +16,11 @@ import {
   startHarness,
   textOf,
 } from "./helpers.js";
+import { PROTECT_CORE_SERVERS } from "./policies.js";
 
 const DCI = "/api/dci/v3";
 const AWS = "/api/npm.aws_config/1.0";
 const DM = "/data-manager-api";
-
-const PROTECT_CORE = {
-  id: "protect-core-servers",
-  effect: "deny",
-  services: ["dci"],
-  methods: ["POST"],
-  paths: [`${DCI}/server/1/*`, `${DCI}/server/2/*`],
-  reason: "servers 1 and 2 run the core switches",
-};
 
 const harnesses: Harness[] = [];
 afterEach(async () => {
@@ -61,7 +53,7 @@ const writesTo = (h: Harness, prefix: string) =>
 
 describe("deny: refused whichever tool would send the request, and nothing reaches the upstream", () => {
   it("infra_api_call to a protected path is refused, naming the rule's id and reason", async () => {
-    const h = await withPolicy([PROTECT_CORE]);
+    const h = await withPolicy([PROTECT_CORE_SERVERS]);
     const result = await h.call("infra_api_call", {
       service: "dci",
       method: "POST",
@@ -78,7 +70,7 @@ describe("deny: refused whichever tool would send the request, and nothing reach
   });
 
   it("holds however the path is spelt: dot segments, escapes, encoded slashes", async () => {
-    const h = await withPolicy([PROTECT_CORE], { env: { INFRA_MCP_CONFIRM: "off" } });
+    const h = await withPolicy([PROTECT_CORE_SERVERS], { env: { INFRA_MCP_CONFIRM: "off" } });
     for (const path of [
       `${DCI}/server/2/%2e%2e/1/power_off`,
       `${DCI}/server/%31/power_off`,
@@ -93,7 +85,7 @@ describe("deny: refused whichever tool would send the request, and nothing reach
   });
 
   it("lets through what the rule does not name: another server, another method", async () => {
-    const h = await withPolicy([PROTECT_CORE], { env: { INFRA_MCP_CONFIRM: "off" } });
+    const h = await withPolicy([PROTECT_CORE_SERVERS], { env: { INFRA_MCP_CONFIRM: "off" } });
     const other = await h.call("infra_api_call", {
       service: "dci",
       method: "POST",
@@ -111,7 +103,7 @@ describe("deny: refused whichever tool would send the request, and nothing reach
 
   it("is decided before confirmation: no elicitation is asked and no token issued", async () => {
     const asked: string[] = [];
-    const h = await withPolicy([PROTECT_CORE], elicitingClient(asked));
+    const h = await withPolicy([PROTECT_CORE_SERVERS], elicitingClient(asked));
     const result = await h.call("infra_api_call", {
       service: "dci",
       method: "POST",

@@ -8,6 +8,7 @@ import {
   type Policy,
   parsePolicy,
 } from "../src/safety/policy.js";
+import { TOOLS_MD_EXAMPLE } from "./policies.js";
 
 /** A policy from its rules, failing the test when they do not load. */
 function policyOf(rules: unknown[]): Policy {
@@ -93,29 +94,7 @@ describe("name patterns (tools, services, principals)", () => {
 
 describe("the policy file", () => {
   it("accepts TOOLS.md's example and reads it as written", () => {
-    const loaded = parsePolicy(
-      JSON.stringify({
-        rules: [
-          {
-            id: "no-ovc-deletes",
-            effect: "deny",
-            tools: ["ovc_delete_*"],
-            reason: "deletions go through change control",
-          },
-          {
-            id: "protect-core-servers",
-            effect: "deny",
-            services: ["dci"],
-            methods: ["POST"],
-            paths: ["/api/dci/v3/server/1/*", "/api/dci/v3/server/2/*"],
-            reason: "servers 1 and 2 run the core switches",
-          },
-          { id: "syncs-are-routine", effect: "allow", tools: ["netprofiler_sync_aws_accounts"] },
-          { id: "settings-need-a-human", effect: "confirm", tools: ["dci_update_setting"] },
-        ],
-      }),
-      "example.json",
-    );
+    const loaded = parsePolicy(JSON.stringify({ rules: TOOLS_MD_EXAMPLE }), "example.json");
     expect(loaded.ok).toBe(true);
     if (!loaded.ok) return;
     expect(loaded.policy.rules.map(describeRule)).toEqual([
