@@ -266,7 +266,7 @@ const anyMatches = (patterns: readonly RegExp[], value: string) => patterns.some
 
 /**
  * Whether a rule matches a call's request: every matcher it gives must match. `null` stands for a call
- * that sends no request; a fact not known yet makes the answer "maybe".
+ * that sends no request; a fact not known yet makes the answer "maybe". The request's path is canonical.
  */
 function matches(rule: CompiledRule, call: CallFacts, request: RequestFacts | null): Match {
   if (rule.tools && !anyMatches(rule.tools, call.tool)) return "no";
@@ -289,7 +289,7 @@ function matches(rule: CompiledRule, call: CallFacts, request: RequestFacts | nu
     }
     if (rule.paths) {
       if (path === undefined) unsure = true;
-      else if (!anyMatches(rule.paths, canonicalPath(path))) return "no";
+      else if (!anyMatches(rule.paths, path)) return "no";
     }
   }
   return unsure ? "maybe" : "yes";
@@ -306,6 +306,7 @@ const UNKNOWN_REQUEST: RequestFacts = {};
 export class Policy {
   readonly rules: readonly PolicyRule[];
   readonly #compiled: readonly CompiledRule[];
+  readonly #matchesPaths: boolean;
 
   /** `source`: the file it came from, for messages; empty for no policy. */
   constructor(
@@ -314,10 +315,17 @@ export class Policy {
   ) {
     this.rules = rules;
     this.#compiled = rules.map(compile);
+    this.#matchesPaths = rules.some((rule) => rule.paths !== undefined);
   }
 
   get empty(): boolean {
     return this.rules.length === 0;
+  }
+
+  /** The request with its path as rules match it, resolved once for every rule (when any has paths). */
+  #canonical(request: RequestFacts): RequestFacts {
+    if (!this.#matchesPaths || request.path === undefined) return request;
+    return { ...request, path: canonicalPath(request.path) };
   }
 
   /**
@@ -325,8 +333,9 @@ export class Policy {
    * the first matching rule, or `fallback` (what the annotations and INFRA_MCP_CONFIRM say) when none does.
    */
   decide(call: CallFacts, request: RequestFacts, fallback: "allow" | "confirm"): Verdict {
+    const canonical = this.#canonical(request);
     for (const rule of this.#compiled) {
-      if (matches(rule, call, request) === "yes") return rule.verdict;
+      if (matches(rule, call, canonical) === "yes") return rule.verdict;
     }
     return FALLBACK[fallback];
   }
@@ -337,8 +346,9 @@ export class Policy {
    */
   possible(call: CallFacts, request: RequestFacts | null, fallback: "allow" | "confirm"): Verdict[] {
     const verdicts: Verdict[] = [];
+    const canonical = request === null ? null : this.#canonical(request);
     for (const rule of this.#compiled) {
-      const match = matches(rule, call, request);
+      const match = matches(rule, call, canonical);
       if (match === "no") continue;
       verdicts.push(rule.verdict);
       if (match === "yes") return verdicts;
@@ -359,6 +369,7 @@ export class Policy {
     requests: readonly RequestFacts[] | undefined,
     fallback: "allow" | "confirm",
   ): CallVerdict {
+    if (this.#compiled.length === 0) return FALLBACK[fallback];
     const list: (RequestFacts | null)[] =
       requests === undefined ? [UNKNOWN_REQUEST] : requests.length === 0 ? [null] : [...requests];
     let confirm: Verdict | undefined;
