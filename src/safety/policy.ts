@@ -379,7 +379,11 @@ export class Policy {
       if (verdicts.every((verdict) => verdict.effect === "deny")) {
         // The last is the rule that surely matches (the fallback is never a denial): it names the refusal.
         const denial: CallVerdict = { ...(verdicts.at(-1) as Verdict) };
-        if (request !== null && request !== UNKNOWN_REQUEST) denial.request = request;
+        // The request is named when it is what the rule matched (not a rule on the tool alone).
+        const rule = denial.rule;
+        const byRequest =
+          rule?.services !== undefined || rule?.methods !== undefined || rule?.paths !== undefined;
+        if (byRequest && request !== null && request !== UNKNOWN_REQUEST) denial.request = request;
         return denial;
       }
       for (const verdict of verdicts) {
