@@ -84,6 +84,49 @@ describe("deny: refused whichever tool would send the request, and nothing reach
     expect(h.dci.requests).toEqual([]);
   });
 
+  it("dci_power_server on a protected server is refused by the same rule, and nothing reaches DCImanager", async () => {
+    const h = await withPolicy([PROTECT_CORE_SERVERS]);
+    const result = await h.call("dci_power_server", { server_id: 1, action: "reset" });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain(
+      `rule "protect-core-servers" (servers 1 and 2 run the core switches): dci_power_server would send ` +
+        `dci POST ${DCI}/server/1/power_reset. Nothing was sent.`,
+    );
+    expect(h.dci.requests).toEqual([]);
+  });
+
+  it("a platform tool's refusal is decided before confirmation: no elicitation, no token", async () => {
+    const asked: string[] = [];
+    const h = await withPolicy([PROTECT_CORE_SERVERS], elicitingClient(asked));
+    const refused = await h.call("dci_power_server", { server_id: 2, action: "off" });
+    expect(refused.isError).toBe(true);
+    expect(refused.structuredContent).toBeUndefined();
+    expect(asked).toEqual([]);
+    expect(h.dci.requests).toEqual([]);
+    // Another server is asked about as usual, and acts once the user accepts.
+    const allowed = await h.call("dci_power_server", { server_id: 3, action: "on" });
+    expect(allowed.isError).toBeFalsy();
+    expect(asked).toHaveLength(1);
+    expect(h.dci.requestsTo(`${DCI}/server/`).map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST ${DCI}/server/3/power_on`,
+    ]);
+  });
+
+  it("a bulk tool whose every deletion the policy refuses is refused before anyone is asked", async () => {
+    const asked: string[] = [];
+    const h = await withPolicy(
+      [{ id: "no-instance-deletes", effect: "deny", services: ["squonk_dm"], methods: ["DELETE"] }],
+      elicitingClient(asked),
+    );
+    const result = await h.call("squonk_delete_project_instances", {
+      project_id: SQUONK_SEED.projects.kinase,
+    });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain('rule "no-instance-deletes"');
+    expect(asked).toEqual([]);
+    expect(h.squonk.requestsTo(`${DM}/instance`)).toEqual([]);
+  });
+
   it("lets through what the rule does not name: another server, another method", async () => {
     const h = await withPolicy([PROTECT_CORE_SERVERS], { env: { INFRA_MCP_CONFIRM: "off" } });
     const other = await h.call("infra_api_call", {
@@ -133,7 +176,7 @@ describe("deny: refused whichever tool would send the request, and nothing reach
     const result = await h.call("squonk_delete_project_instances", { project_id: projects.kinase });
     expect(result.isError).toBeFalsy();
     const { outcomes, deleted, failed } = result.structuredContent as {
-      outcomes: { instance_id: string; ok: boolean; error?: string }[];
+      outcomes: { instance_id: string; ok: boolean; error?: string; denied_by?: string }[];
       deleted: number;
       failed: number;
     };
@@ -143,6 +186,7 @@ describe("deny: refused whichever tool would send the request, and nothing reach
     expect(refused[0]?.error).toContain(
       `squonk_dm DELETE /instance/${instances.pickerCompleted} was not sent`,
     );
+    expect(refused[0]?.denied_by).toBe("keep-the-picker-run");
     expect(failed).toBe(1);
     const sent = h.squonk.requestsTo(`${DM}/instance/`).filter((r) => r.method === "DELETE");
     expect(sent).toHaveLength(deleted);

@@ -43,7 +43,15 @@ export interface PlannedRequest {
  * profile and what its session has learnt of its instance (a portal known to lack a method), by API id.
  */
 export interface PlanContext {
-  apis: ReadonlyMap<string, { readonly profile: ApiProfile; readonly facts: InstanceFacts }>;
+  apis: ReadonlyMap<string, PlannedApi>;
+  /** A platform tool's own API (absent when it is not enabled). */
+  own?: PlannedApi;
+}
+
+/** What a declaration may know of one API before anything is sent. */
+export interface PlannedApi {
+  readonly profile: ApiProfile;
+  readonly facts: InstanceFacts;
 }
 
 export interface Annotations {

@@ -234,7 +234,11 @@ function plannedRequests(
   if (tool.definition.requests === undefined) return undefined;
   let declared: readonly PlannedRequest[] | undefined;
   try {
-    declared = tool.definition.requests(args, { apis: deps.sessions });
+    const own = ownApi === undefined ? undefined : deps.sessions.get(ownApi);
+    declared = tool.definition.requests(
+      args,
+      own === undefined ? { apis: deps.sessions } : { apis: deps.sessions, own },
+    );
   } catch {
     // Arguments the tool will refuse itself (a path that is not a read): the handler says why.
     return undefined;
