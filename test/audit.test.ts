@@ -6,6 +6,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
+import { SQUONK_SEED } from "../src/platforms/squonk/emulator/index.js";
 import { type AuditRecord, verifyTrail } from "../src/safety/audit.js";
 import { builtCli, finished, root, spawnCli } from "./built.js";
 import {
@@ -153,12 +154,15 @@ describe("the record of every decision", () => {
     }
   });
 
-  it("denied by a rule before the call ran, and by a rule in the session, with the rule's id", async () => {
+  it("denied by a rule before the call ran, and requests refused in the session, each with the rule's id", async () => {
+    const { projects, instances } = SQUONK_SEED;
     const h = await audited({
       env: {
+        INFRA_MCP_CONFIRM: "off",
         INFRA_MCP_POLICY: policyFile([
           { id: "protect-core", effect: "deny", paths: [`${DCI}/server/1/*`], reason: "core switches" },
           { id: "np-is-off-limits", effect: "deny", services: ["netprofiler"] },
+          { id: "keep-the-picker-run", effect: "deny", paths: [`/instance/${instances.pickerCompleted}`] },
         ]),
       },
     });
@@ -169,8 +173,9 @@ describe("the record of every decision", () => {
       body: {},
     });
     await h.call("netprofiler_get_aws_status");
-    const [gate, session] = records(h.file);
-    expect(gate).toMatchObject({
+    await h.call("squonk_delete_project_instances", { project_id: projects.kinase });
+    const [generic, platform, ...bulk] = records(h.file);
+    expect(generic).toMatchObject({
       tool: "infra_api_call",
       services: ["dci"],
       targets: {},
@@ -179,14 +184,30 @@ describe("the record of every decision", () => {
       upstream: [],
       outcome: "error",
     });
-    expect(gate?.error).toContain('rule "protect-core" (core switches)');
-    expect(session).toMatchObject({
+    expect(generic?.error).toContain('rule "protect-core" (core switches)');
+    // A read refused is recorded, as every refusal is, even without INFRA_MCP_AUDIT=all.
+    expect(platform).toMatchObject({
       tool: "netprofiler_get_aws_status",
+      services: ["netprofiler"],
       decision: "denied",
       rule: "np-is-off-limits",
       upstream: [],
-      denied: [{ method: "GET", path: `${AWS}/status`, rule: "np-is-off-limits" }],
     });
+    // The bulk deletion acted on the rest: its closing record lists what was sent and what was kept back.
+    const closing = bulk.at(-1);
+    expect(closing).toMatchObject({
+      tool: "squonk_delete_project_instances",
+      targets: { project_id: projects.kinase },
+      decision: "allowed",
+      outcome: "ok",
+      denied: [
+        { method: "DELETE", path: `/instance/${instances.pickerCompleted}`, rule: "keep-the-picker-run" },
+      ],
+    });
+    const sent = closing?.upstream.map((r) => `${r.method} ${r.path}`) ?? [];
+    expect(sent[0]).toBe("GET /instance");
+    expect(sent).not.toContain(`DELETE /instance/${instances.pickerCompleted}`);
+    expect(sent.filter((r) => r.startsWith("DELETE")).length).toBeGreaterThan(0);
     expect(h.dci.requests).toEqual([]);
     expect(h.netprofiler.requests).toEqual([]);
   });

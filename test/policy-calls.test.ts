@@ -1,4 +1,5 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ElicitRequestSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -6,12 +7,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { serveHttp } from "../src/http.js";
 import { SQUONK_SEED } from "../src/platforms/squonk/emulator/index.js";
 import { createRuntime, reloadPolicy } from "../src/server.js";
+import { DESTRUCTIVE, defineInfraTool } from "../src/tools/define.js";
+import { prepareTools } from "../src/tools/index.js";
+import { invokeTool } from "../src/tools/invoke.js";
 import {
   type Harness,
   type HarnessOptions,
   loadConfig,
   PLATFORMS,
   policyFile,
+  scratchDir,
   startEmulators,
   startHarness,
   textOf,
@@ -191,6 +196,50 @@ describe("deny: refused whichever tool would send the request, and nothing reach
     const sent = h.squonk.requestsTo(`${DM}/instance/`).filter((r) => r.method === "DELETE");
     expect(sent).toHaveLength(deleted);
     expect(sent.map((r) => r.path)).not.toContain(`${DM}/instance/${instances.pickerCompleted}`);
+  });
+
+  it("a tool that cannot say what it sends is stopped in the session, at the request, and the trail says so", async () => {
+    const file = join(scratchDir(), "audit.jsonl");
+    const h = await withPolicy([PROTECT_CORE_SERVERS], {
+      env: { INFRA_MCP_CONFIRM: "off", INFRA_MCP_AUDIT_FILE: file },
+    });
+    const undeclared = defineInfraTool({
+      name: "infra_test_power_all",
+      title: "Power every server",
+      description: "Sends what only its handler knows.",
+      input: {},
+      annotations: { ...DESTRUCTIVE, openWorld: true },
+      async handler(_args, { sessions }) {
+        for (const id of [3, 1]) {
+          await sessions
+            .get("dci")
+            ?.request({ method: "POST", path: `${DCI}/server/${id}/power_off`, json: {} });
+        }
+        return { ok: true };
+      },
+    });
+    const [prepared] = prepareTools(h.config, [undeclared], [], h.runtime.policy);
+    const result = await invokeTool(prepared!, {}, h.runtime, {
+      principal: "local",
+      signal: new AbortController().signal,
+      progress: async () => undefined,
+    });
+    expect(result.isError).toBe(true);
+    expect(result.content[0]?.text).toContain(
+      `rule "protect-core-servers" (servers 1 and 2 run the core switches): dci POST ${DCI}/server/1/power_off was not sent`,
+    );
+    expect(h.dci.requestsTo(`${DCI}/server/`).map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST ${DCI}/server/3/power_off`,
+    ]);
+    const last = JSON.parse(readFileSync(file, "utf8").trim().split("\n").at(-1) ?? "{}");
+    expect(last).toMatchObject({
+      tool: "infra_test_power_all",
+      decision: "denied",
+      rule: "protect-core-servers",
+      upstream: [{ method: "POST", path: `${DCI}/server/3/power_off`, status: 200 }],
+      denied: [{ method: "POST", path: `${DCI}/server/1/power_off`, rule: "protect-core-servers" }],
+      outcome: "error",
+    });
   });
 
   it("a rule by tool name refuses the tool, whatever it would send", async () => {

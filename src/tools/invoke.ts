@@ -281,7 +281,10 @@ function recorder({
   const callId = newCallId();
   // The digest of the arguments with secret fields masked: it names the arguments for an auditor who holds
   // them, and cannot be used to test a guess of a password (a low-entropy one would fall to a dictionary).
-  const argsSha256 = argumentsDigest(deps.redactor.value(args) as Record<string, unknown>).toString("hex");
+  // Computed once, and only for a call that is recorded.
+  let argsSha256: string | undefined;
+  const digestOfArgs = () =>
+    (argsSha256 ??= argumentsDigest(deps.redactor.value(args) as Record<string, unknown>).toString("hex"));
   const client = call.client === undefined ? "" : `${call.client.name}/${call.client.version}`;
   const changing = decided.facts.class !== "read_only";
   // Calls of tools that can change something are recorded, refusals and confirmations always, and reads
@@ -303,7 +306,7 @@ function recorder({
       client,
       tool: definition.name,
       services,
-      args_sha256: argsSha256,
+      args_sha256: digestOfArgs(),
       targets: targetsOf(args, tool.targets),
       decision,
       ...(details.rule !== undefined ? { rule: details.rule } : {}),
