@@ -82,15 +82,13 @@ export class ReadOnlyError extends Error {
   override name = "ReadOnlyError";
 }
 
-/** The operator's policy refused a call or one of its requests; nothing of it was sent. */
+/** The operator's policy refused a request of a call as it was about to be sent; it was not sent. */
 export class PolicyDeniedError extends Error {
   override name = "PolicyDeniedError";
   constructor(
     /** The rule's id; undefined when no rule refused it but the call was not confirmed (see message). */
     readonly rule: string | undefined,
     message: string,
-    /** The refused request, when one was (the session refuses requests one by one). */
-    readonly request?: { method: string; path: string },
   ) {
     super(message);
   }

@@ -252,11 +252,12 @@ describe("secrets never reach the trail", () => {
     await h.call("ovc_create_image", {
       name: "audited",
       url: "https://images.example.com/a.qcow2",
-      gid: 1,
+      gid: 212,
       image_type: "Linux",
       boot_type: "bios",
       username: "root",
       password: canaries.imagePassword,
+      account_id: 1,
       wait: false,
     });
     // A known secret in a path and in a target: the scrubber runs over every field of the record.
@@ -267,9 +268,15 @@ describe("secrets never reach the trail", () => {
     const text = readFileSync(h.file, "utf8");
     const trail = records(h.file);
     expect(trail.length).toBeGreaterThanOrEqual(6);
+    // Targets are the ids the arguments name, nested ones too; no other argument value is written.
+    expect(trail.find((r) => r.tool === "netprofiler_put_aws_accounts")?.targets).toEqual({
+      "accounts.acc_id": ["a1", "a2"],
+    });
+    expect(trail.find((r) => r.tool === "ovc_create_image")?.targets).toEqual({ account_id: 1 });
     expect(text).toContain("[redacted]");
     // The upstream did receive the secrets: the trail is the only place they must not be.
     expect(JSON.stringify(h.netprofiler.requests.map((r) => r.json))).toContain(canaries.secretVariable);
+    expect(JSON.stringify(h.ovc.requests.map((r) => r.json))).toContain(canaries.imagePassword);
     for (const secret of [...Object.values(canaries), ...h.config.credentials, ...h.squonk.issuedTokens()]) {
       expect(text, secret).not.toContain(secret);
     }

@@ -258,7 +258,7 @@ export class Session {
     const url = this.#url(request);
     // The operator's policy, after read-only (absolute, first): a denied request is never sent, whichever
     // tool built it, and does not even log in.
-    scope.guard?.admit(this.api, request, this.#isRead(request));
+    scope.guard?.admit(this.api, request);
     const deadline = Math.min(
       scope.deadline ?? Number.POSITIVE_INFINITY,
       this.#now() + this.#options.timeoutMs,

@@ -78,8 +78,8 @@ export interface CallScope {
  * Logins are the session's own business and pass neither.
  */
 export interface RequestGuard {
-  /** Throws (a PolicyDeniedError) when the request may not be sent. `read`: it only reads. */
-  admit(api: string, request: UpstreamRequest, read: boolean): void;
+  /** Throws (a PolicyDeniedError) when the request may not be sent. */
+  admit(api: string, request: UpstreamRequest): void;
   /** One request went out: its path as sent, without the query string, and its answer's status (none: undefined). */
   sent(api: string, method: string, path: string, status: number | undefined): void;
 }

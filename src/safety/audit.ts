@@ -220,11 +220,6 @@ export class AuditTrail {
     return { trail: new AuditTrail(path, file, state, options), notes };
   }
 
-  /** Where the chain stands: the last record's sequence number and hash. */
-  get head(): { seq: number; hash: string } {
-    return { seq: this.#state.seq, hash: this.#state.hash };
-  }
-
   /** Appends a record; resolves once it is on disk, rejects (AuditWriteError) when it could not be. */
   write(entry: AuditEntry): Promise<void> {
     if (this.#closed) return Promise.reject(new AuditWriteError(`the audit trail ${this.path} is closed`));

@@ -26,7 +26,7 @@ export class CallWatch implements RequestGuard {
     private readonly gate: Effect,
   ) {}
 
-  admit(api: string, request: UpstreamRequest, _read: boolean): void {
+  admit(api: string, request: UpstreamRequest): void {
     if (this.policy.empty) return;
     const facts: RequestFacts = { service: api, method: request.method, path: request.path };
     const verdict = this.policy.decide(this.call, facts, this.fallback);
@@ -40,7 +40,6 @@ export class CallWatch implements RequestGuard {
         : `${api} ${request.method} ${request.path} needs confirmation (${ruleName(verdict)}), and this call of ` +
             `${this.call.tool} was not confirmed, as the requests it declared did not need it: it was not sent. ` +
             "Report this: the tool's declaration of its requests is incomplete.",
-      { method: request.method, path: request.path },
     );
   }
 
