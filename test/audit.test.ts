@@ -7,7 +7,13 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { SQUONK_SEED } from "../src/platforms/squonk/emulator/index.js";
-import { type AuditRecord, verifyTrail } from "../src/safety/audit.js";
+import {
+  type AuditEntry,
+  type AuditRecord,
+  AuditTrail,
+  newCallId,
+  verifyTrail,
+} from "../src/safety/audit.js";
 import { builtCli, finished, root, spawnCli } from "./built.js";
 import {
   type Harness,
@@ -349,6 +355,46 @@ describe("the chain and audit verify", () => {
     const report = verifyTrail(readFileSync(file, "utf8"));
     expect(report.problems).toEqual([]);
     expect(report.records).toBe(4);
+  });
+});
+
+describe("two processes on one file", () => {
+  it("the second writer notices the first's records and continues their chain, saying so", async () => {
+    const file = join(scratchDir(), "audit.jsonl");
+    const warnings: string[] = [];
+    const options = {
+      scrub: (entry: AuditEntry) => entry,
+      warn: (message: string) => warnings.push(message),
+    };
+    const { trail: first } = await AuditTrail.open(file, options);
+    const { trail: second } = await AuditTrail.open(file, options);
+    const entry = (tool: string): AuditEntry => ({
+      call: newCallId(),
+      principal: "local",
+      client: "",
+      tool,
+      services: [],
+      args_sha256: "",
+      targets: {},
+      decision: "allowed",
+      upstream: [],
+      outcome: "ok",
+      duration_ms: 0,
+    });
+    await first.write(entry("a"));
+    await second.write(entry("b"));
+    await first.write(entry("c"));
+    await Promise.all([first.close(), second.close()]);
+    expect(records(file).map((r) => [r.seq, r.tool])).toEqual([
+      [1, "a"],
+      [2, "b"],
+      [3, "c"],
+    ]);
+    expect(verifyTrail(readFileSync(file, "utf8")).problems).toEqual([]);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain(
+      "changed under this process (another writer?): continuing its chain from seq 1",
+    );
   });
 });
 
