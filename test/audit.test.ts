@@ -16,6 +16,7 @@ import {
 } from "../src/safety/audit.js";
 import { builtCli, finished, root, spawnCli } from "./built.js";
 import {
+  auditRecords,
   type Harness,
   type HarnessOptions,
   policyFile,
@@ -42,13 +43,6 @@ async function audited(
   return Object.assign(harness, { file });
 }
 
-function records(file: string): AuditRecord[] {
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line) => JSON.parse(line) as AuditRecord);
-}
-
 /** The digest TOOLS.md describes, computed here from scratch: SHA-256 of the JSON with sorted keys. */
 function sha256OfArguments(args: Record<string, unknown>): string {
   const sorted = (value: unknown): unknown =>
@@ -71,7 +65,7 @@ describe("the record of every decision", () => {
     const h = await audited();
     const result = await h.call("netprofiler_set_aws_sync", { status: "DISABLED" });
     expect(result.isError).toBeFalsy();
-    const [before, after] = records(h.file);
+    const [before, after] = auditRecords(h.file);
     const common = {
       seq: 1,
       principal: "local",
@@ -125,7 +119,7 @@ describe("the record of every decision", () => {
     await h.call("netprofiler_delete_aws_accounts", { ...args, confirmation_token });
     const again = await h.call("netprofiler_delete_aws_accounts", { ...args, confirmation_token });
     expect(again.isError).toBe(true);
-    const trail = records(h.file);
+    const trail = auditRecords(h.file);
     expect(trail.map((r) => [r.decision, r.confirmation, r.outcome])).toEqual([
       ["asked", "token", "ok"],
       ["confirmed", "token", "started"],
@@ -155,7 +149,7 @@ describe("the record of every decision", () => {
           ),
       });
       await h.call("netprofiler_delete_aws_accounts", { acc_ids: ["staging"] });
-      const last = records(h.file).at(-1);
+      const last = auditRecords(h.file).at(-1);
       expect(last).toMatchObject({ decision, confirmation: "elicitation", outcome });
     }
   });
@@ -180,7 +174,7 @@ describe("the record of every decision", () => {
     });
     await h.call("netprofiler_get_aws_status");
     await h.call("squonk_delete_project_instances", { project_id: projects.kinase });
-    const [generic, platform, ...bulk] = records(h.file);
+    const [generic, platform, ...bulk] = auditRecords(h.file);
     expect(generic).toMatchObject({
       tool: "infra_api_call",
       services: ["dci"],
@@ -222,12 +216,12 @@ describe("the record of every decision", () => {
     const h = await audited();
     await h.call("netprofiler_get_aws_status");
     await h.call("infra_api_call", { service: "netprofiler", method: "GET", path: `${AWS}/status` });
-    expect(records(h.file).map((r) => [r.tool, r.decision, r.outcome])).toEqual([
+    expect(auditRecords(h.file).map((r) => [r.tool, r.decision, r.outcome])).toEqual([
       ["infra_api_call", "allowed", "ok"],
     ]);
     const all = await audited({ env: { INFRA_MCP_AUDIT: "all" } });
     await all.call("netprofiler_get_aws_status");
-    expect(records(all.file).map((r) => [r.tool, r.outcome, r.upstream])).toEqual([
+    expect(auditRecords(all.file).map((r) => [r.tool, r.outcome, r.upstream])).toEqual([
       ["netprofiler_get_aws_status", "ok", [{ method: "GET", path: `${AWS}/status`, status: 200 }]],
     ]);
   });
@@ -272,7 +266,7 @@ describe("secrets never reach the trail", () => {
     await h.call("infra_status", { check: true });
 
     const text = readFileSync(h.file, "utf8");
-    const trail = records(h.file);
+    const trail = auditRecords(h.file);
     expect(trail.length).toBeGreaterThanOrEqual(6);
     // Targets are the ids the arguments name, nested ones too; no other argument value is written.
     expect(trail.find((r) => r.tool === "netprofiler_put_aws_accounts")?.targets).toEqual({
@@ -297,7 +291,7 @@ describe("the chain and audit verify", () => {
     await h.call("netprofiler_set_aws_sync", { status: "DISABLED" });
     await h.call("netprofiler_get_aws_status");
     await h.call("netprofiler_set_aws_sync", { status: "ENABLED" });
-    expect(records(h.file)).toHaveLength(5);
+    expect(auditRecords(h.file)).toHaveLength(5);
     return h.file;
   }
 
@@ -309,7 +303,7 @@ describe("the chain and audit verify", () => {
     const file = await trailOfFive();
     const { code, stdout } = await verifyWithCli(file);
     expect(stdout).toContain("5 record(s); every line parses and the chain holds");
-    expect(stdout).toContain(`hash ${records(file).at(-1)?.hash}`);
+    expect(stdout).toContain(`hash ${auditRecords(file).at(-1)?.hash}`);
     expect(code).toBe(0);
   });
 
@@ -351,7 +345,7 @@ describe("the chain and audit verify", () => {
     harnesses.splice(harnesses.indexOf(first), 1);
     const second = await audited({ file });
     await second.call("netprofiler_set_aws_sync", { status: "ENABLED" });
-    expect(records(file).map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    expect(auditRecords(file).map((r) => r.seq)).toEqual([1, 2, 3, 4]);
     const report = verifyTrail(readFileSync(file, "utf8"));
     expect(report.problems).toEqual([]);
     expect(report.records).toBe(4);
@@ -385,7 +379,7 @@ describe("two processes on one file", () => {
     await second.write(entry("b"));
     await first.write(entry("c"));
     await Promise.all([first.close(), second.close()]);
-    expect(records(file).map((r) => [r.seq, r.tool])).toEqual([
+    expect(auditRecords(file).map((r) => [r.seq, r.tool])).toEqual([
       [1, "a"],
       [2, "b"],
       [3, "c"],
@@ -540,7 +534,7 @@ describe("a kill in the middle of a call", () => {
         })
         .toBe(1);
       process.kill(transport.pid as number, "SIGKILL");
-      const [record] = records(file);
+      const [record] = auditRecords(file);
       expect(record).toMatchObject({ tool: "netprofiler_set_aws_sync", outcome: "started", seq: 1 });
       const { code, stdout } = await finished(spawnCli(["audit", "verify", file]));
       expect(stdout).toContain("1 record(s); every line parses and the chain holds");

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -10,6 +10,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { type Config, ConfigError, loadConfig as loadConfigOf } from "../src/config.js";
 import { PLATFORMS } from "../src/platforms/index.js";
+import type { AuditRecord } from "../src/safety/audit.js";
 import { attachAuditTrail, createRuntime, createServer, type Runtime } from "../src/server.js";
 import { serveConnection } from "../src/stdio.js";
 import { toolsOf } from "../src/tools/index.js";
@@ -237,4 +238,12 @@ export function policyFile(rules: unknown[], dir = scratchDir()): string {
   const path = join(dir, "policy.json");
   writeFileSync(path, JSON.stringify({ rules }));
   return path;
+}
+
+/** The records of an audit trail file, line by line. */
+export function auditRecords(file: string): AuditRecord[] {
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as AuditRecord);
 }
