@@ -180,8 +180,10 @@ const LISTING_CACHE = { ttlMs: 5 * 60_000, cacheScope: "public" } as const;
 
 /**
  * The tool list's hint with a policy file: SIGHUP may change it at any moment (which tools take a
- * confirmation_token), and only clients holding a subscriptions/listen stream hear of that, so none may
- * take it as fresh. Still public: a reload changes it for every caller alike.
+ * confirmation_token), and only a client holding a subscriptions/listen stream hears of that. Which ones do
+ * cannot be known here (over HTTP the stream and the list are separate requests, maybe to separate
+ * replicas), so none may take the list as fresh: one that did could be missing a parameter its next call
+ * needs. Still public: a reload changes it for every caller alike.
  */
 const RELOADABLE_LISTING_CACHE = { ttlMs: 0, cacheScope: "public" } as const;
 
