@@ -9,7 +9,9 @@
 //   5. login economy: logins reaching the upstream for 100 concurrent calls after the tokens expired;
 //   6. result economy: result text bytes vs upstream body bytes for a 200-item list;
 //   7. the CPU of one upstream request, layer by layer (node:http, Request/Response, ky, the session);
-//   8. --http replicas behind nginx: calls/s to one and to three, beside straight to one (own section).
+//   8. --http replicas behind nginx: calls/s to one and to three, beside straight to one (own section);
+//   9. what the operator's policy and the audit trail cost per call: four servers (neither, a policy, an
+//      audit trail of every call, both) side by side, reads and writes, p50 and server CPU (own section).
 // With --baseline FILE (another build) or --baseline-rev REV (a commit, built here into a temporary
 // directory), that build runs beside the measured one in 1, 2, 3 and the flood's RSS, as a fifth way: the
 // figures of a change, before and after, from one run on one machine.
@@ -62,7 +64,9 @@ const PRESETS = {
     spawns: 10,
     concurrent: 100,
     "list-items": 200,
-    "deadline-s": 170,
+    "oversight-write-rounds": 6,
+    "oversight-write-calls": 30,
+    "deadline-s": 240,
   },
   quick: {
     warmup: 5,
@@ -74,6 +78,8 @@ const PRESETS = {
     spawns: 2,
     concurrent: 100,
     "list-items": 200,
+    "oversight-write-rounds": 1,
+    "oversight-write-calls": 5,
     "deadline-s": 50,
   },
 };
@@ -565,6 +571,151 @@ async function layers(np, counts) {
   return Object.fromEntries(Object.entries(cpu).map(([name, samples]) => [name, median(samples)]));
 }
 
+// ------------------------------------------------------------------------- policy and audit, per call
+
+/**
+ * A policy as an operator might write one: TOOLS.md's example and a few more, none of which matches the
+ * measured calls, so that every rule is tried on each (the dearest case short of a match).
+ */
+const BENCH_POLICY = {
+  rules: [
+    { id: "no-ovc-deletes", effect: "deny", tools: ["ovc_delete_*"], reason: "change control" },
+    {
+      id: "protect-core-servers",
+      effect: "deny",
+      services: ["dci"],
+      methods: ["POST"],
+      paths: ["/api/dci/v3/server/1/*", "/api/dci/v3/server/2/*"],
+    },
+    { id: "syncs-are-routine", effect: "allow", tools: ["netprofiler_sync_aws_accounts"] },
+    { id: "settings-need-a-human", effect: "confirm", tools: ["dci_update_setting"] },
+    { id: "no-squonk-deletes-remote", effect: "deny", principals: ["http"], methods: ["DELETE"] },
+    {
+      id: "keep-accounts",
+      effect: "deny",
+      paths: ["/api/npm.aws_config/1.0/auth_codes"],
+      methods: ["DELETE"],
+    },
+    { id: "images-confirm", effect: "confirm", tools: ["ovc_create_image"] },
+    { id: "no-remote-keys", effect: "deny", tools: ["dci_create_login_key"], principals: ["http"] },
+  ],
+};
+
+/**
+ * 9. What the operator's policy and the audit trail cost per call: four servers of the same build, with
+ * neither, with a policy of eight rules none of which matches, with an audit trail of every call
+ * (INFRA_MCP_AUDIT=all: one record per read, two per change, each flushed with fdatasync), and with both.
+ * Reads (netprofiler_get_aws_status): p50 sequentially and server CPU per call at 16 in flight. Writes
+ * (netprofiler_set_aws_sync, which needs no confirmation): p50 sequentially. Every trail must verify after.
+ */
+async function oversightSection({ cli, nodeArgs, env, cwd, counts, log }) {
+  const { verifyTrail } = await import("../dist/safety/audit.js");
+  const dir = mkdtempSync(join(tmpdir(), "infra-mcp-bench-oversight-"));
+  temporary.add(dir);
+  const policyPath = join(dir, "policy.json");
+  writeFileSync(policyPath, JSON.stringify(BENCH_POLICY));
+  const trails = { audit: join(dir, "audit.jsonl"), both: join(dir, "both.jsonl") };
+  const variants = {
+    plain: {},
+    policy: { INFRA_MCP_POLICY: policyPath },
+    audit: { INFRA_MCP_AUDIT_FILE: trails.audit, INFRA_MCP_AUDIT: "all" },
+    both: { INFRA_MCP_POLICY: policyPath, INFRA_MCP_AUDIT_FILE: trails.both, INFRA_MCP_AUDIT: "all" },
+  };
+  const servers = {};
+  try {
+    for (const [name, extra] of Object.entries(variants)) {
+      const server = spawnClient([...nodeArgs, cli], [], { ...env, ...extra }, cwd);
+      servers[name] = server;
+      await server.client.connect(server.transport, { timeout: 15_000 });
+    }
+    const names = Object.keys(servers);
+    const reads = Object.fromEntries(
+      names.map((name) => [name, () => callTool(servers[name].client, STATUS_TOOL)]),
+    );
+    log(
+      `policy and audit: reads (${counts.rounds} rounds x ${counts["per-round"]} calls per server, then ${counts["throughput-rounds"]} x ${counts["throughput-calls"]} at ${counts["in-flight"]} in flight)`,
+    );
+    const readLatency = await perCall(reads, counts);
+    const readRate = await throughput(
+      reads,
+      counts,
+      Object.fromEntries(names.map((name) => [name, () => cpuMs(servers[name].transport.pid)])),
+    );
+    const writes = Object.fromEntries(
+      names.map((name) => {
+        let enabled = false;
+        return [
+          name,
+          () => {
+            enabled = !enabled;
+            return callTool(servers[name].client, "netprofiler_set_aws_sync", {
+              status: enabled ? "ENABLED" : "DISABLED",
+            });
+          },
+        ];
+      }),
+    );
+    log(
+      `policy and audit: writes (${counts["oversight-write-rounds"]} rounds x ${counts["oversight-write-calls"]} calls per server)`,
+    );
+    const writeLatency = await perCall(writes, {
+      warmup: Math.min(20, counts.warmup),
+      rounds: counts["oversight-write-rounds"],
+      "per-round": counts["oversight-write-calls"],
+    });
+    for (const server of Object.values(servers)) await closeQuietly(server.client, server.transport);
+    // The trails must hold: every line parses, the chain is whole, one record per read and two per write.
+    const records = {};
+    for (const [name, path] of Object.entries(trails)) {
+      const report = verifyTrail(readFileSync(path, "utf8"));
+      if (report.problems.length > 0)
+        throw new Error(`the ${name} trail does not verify: ${JSON.stringify(report.problems[0])}`);
+      records[name] = report.records;
+    }
+    const figure = (of, key) => Object.fromEntries(names.map((name) => [name, of[name][key]]));
+    const readP50 = figure(readLatency, "p50");
+    const readCpu = figure(readRate, "serverCpuUsPerCall");
+    const writeP50 = figure(writeLatency, "p50");
+    const vsPlain = (values) => Object.fromEntries(names.map((name) => [name, values[name] / values.plain]));
+    return {
+      rules: BENCH_POLICY.rules.length,
+      readP50Ms: readP50,
+      readP50VsPlain: vsPlain(readP50),
+      readCpuUsPerCall: readCpu,
+      readCpuVsPlain: vsPlain(readCpu),
+      readPerS: figure(readRate, "perS"),
+      writeP50Ms: writeP50,
+      writeP50VsPlain: vsPlain(writeP50),
+      auditRecords: records,
+    };
+  } catch (error) {
+    for (const server of Object.values(servers))
+      if (server.stderr.text) error.message += `\n${server.stderr.text}`;
+    throw error;
+  } finally {
+    for (const server of Object.values(servers)) await closeQuietly(server.client, server.transport);
+  }
+}
+
+function oversightRows(o) {
+  const four = (values, unit = "") =>
+    ["plain", "policy", "audit", "both"].map((name) => fmt(values[name], unit)).join(" / ");
+  return [
+    ["read p50 (ms): neither / policy / audit / both", four(o.readP50Ms), "", ""],
+    ["  vs neither", four(o.readP50VsPlain, "x"), "", ""],
+    ["read server CPU per call at 16 in flight (us)", four(o.readCpuUsPerCall), "", ""],
+    ["  vs neither", four(o.readCpuVsPlain, "x"), "", ""],
+    ["write p50 (ms): neither / policy / audit / both", four(o.writeP50Ms), "", ""],
+    ["  vs neither", four(o.writeP50VsPlain, "x"), "", ""],
+    [
+      "records written (audit / both), every trail verified",
+      `${o.auditRecords.audit} / ${o.auditRecords.both}`,
+      "",
+      "",
+    ],
+  ];
+}
+
 // ------------------------------------------------------------------------------- replicas behind nginx
 
 /**
@@ -994,6 +1145,9 @@ async function main() {
     // --- 8. replicas behind nginx: a section of its own, reported apart from the figures above.
     const replicas = await replicasSection({ cli, env, cwd, counts, log, baselineCli: baseline?.cli });
 
+    // --- 9. the operator's policy and the audit trail: a section of its own.
+    const oversight = await oversightSection({ cli, nodeArgs, env, cwd, counts, log });
+
     const figures = {
       perCallToolP50Ms: latency.tool.p50,
       perCallToolP90Ms: latency.tool.p90,
@@ -1105,6 +1259,7 @@ async function main() {
       targets: checks,
       detail: { latency, throughput: rate, coldStart: cold, footprint, logins, results },
       replicas,
+      oversight,
     };
 
     const trio = (a, b, c, d) => [a, b, c, d].map((v) => fmt(v)).join(" / ");
@@ -1285,6 +1440,9 @@ async function main() {
     console.log(table(rows));
     console.log(
       `\n${table([["replicas (--http)", "measured", "target", "result"], ...replicasRows(replicas)])}`,
+    );
+    console.log(
+      `\n${table([[`policy (${oversight.rules} rules) and audit trail`, "measured", "", ""], ...oversightRows(oversight)])}`,
     );
     console.log(`\n${JSON.stringify(report)}`);
     mkdirSync(dirname(out), { recursive: true });

@@ -7,8 +7,9 @@ import { PLATFORMS } from "./platforms/index.js";
 import { drainOnSignals, reviewReplicaSettings } from "./replicas.js";
 // The sandbox (emulators, node:http) and dotenv load only when used: start-up is paid by every session.
 import type { Sandbox } from "./sandbox/index.js";
-import { createRuntime, VERSION } from "./server.js";
+import { attachAuditTrail, createRuntime, type Runtime, reloadPolicy, VERSION } from "./server.js";
 import { StdioTransport, serveConnection } from "./stdio.js";
+import { OPERATOR_USAGE, runOperatorCommand } from "./subcommands.js";
 
 const USAGE = `infra-mcp ${VERSION}: one MCP server for ${PLATFORMS.map((p) => p.title).join(", ")}.
 
@@ -26,11 +27,13 @@ Options:
 
 Environment (see README.md): INFRA_MCP_TOOLSETS, INFRA_MCP_READ_ONLY, INFRA_MCP_CONFIRM,
 INFRA_MCP_TIMEOUT_MS, INFRA_MCP_MAX_OUTPUT_CHARS, INFRA_MCP_LOG_LEVEL, INFRA_MCP_SECRET_<NAME>;
+operator policy and audit trail: INFRA_MCP_POLICY (SIGHUP reloads it), INFRA_MCP_AUDIT_FILE, INFRA_MCP_AUDIT=all;
 --http replicas: INFRA_MCP_HTTP_TOKEN, INFRA_MCP_CONFIRM_KEY, INFRA_MCP_REDIS_URL, INFRA_MCP_SHUTDOWN_TIMEOUT_MS;
 per service (enabled when its URL is set):
 ${PLATFORMS.map((p) => `  ${p.name}: ${p.usage}`).join("\n")}
 TLS per service: <P>_CA_FILE=path (an extra CA), <P>_TLS_INSECURE=true, with <P> one of ${PLATFORMS.map((p) => p.prefix).join(", ")}.
-`;
+
+${OPERATOR_USAGE}`;
 
 /** Exit status for a bad configuration or command line (TOOLS.md section 1). */
 const BAD_CONFIG = 2;
@@ -58,7 +61,22 @@ async function readEnvFile(path: string | undefined, option: string): Promise<Re
   }
 }
 
+/** The environment a server starts with: the process's own over the .env file's (as users expect of dotenv). */
+async function environment(
+  path: string | undefined,
+  option: string,
+): Promise<Record<string, string | undefined>> {
+  return { ...(await readEnvFile(path, option)), ...process.env };
+}
+
 async function main(): Promise<void> {
+  const operator = await runOperatorCommand(process.argv.slice(2), {
+    platforms: PLATFORMS,
+    environment: (dotenv) => environment(dotenv, "--dotenv"),
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  });
+  if (operator !== undefined) process.exit(operator);
   let parsed: ReturnType<typeof parseOptions>;
   try {
     parsed = parseOptions();
@@ -76,14 +94,10 @@ async function main(): Promise<void> {
     return;
   }
 
-  // The process environment wins over .env, as users expect from dotenv.
-  const env: Record<string, string | undefined> = {
-    ...(await readEnvFile(
-      values.dotenv ?? values["env-file"],
-      values.dotenv !== undefined ? "--dotenv" : "--env-file",
-    )),
-    ...process.env,
-  };
+  const env = await environment(
+    values.dotenv ?? values["env-file"],
+    values.dotenv !== undefined ? "--dotenv" : "--env-file",
+  );
   let sandbox: Sandbox | undefined;
   if (values.sandbox) {
     const { sandboxPrefixes, startSandbox } = await import("./sandbox/index.js");
@@ -106,6 +120,24 @@ async function main(): Promise<void> {
 
   const runtime = createRuntime(config, PLATFORMS);
   for (const warning of config.warnings) runtime.logger.warn(warning);
+  try {
+    // Not log lines: what is wrong with the trail's end is for the operator, whatever the log level.
+    for (const note of await attachAuditTrail(runtime))
+      process.stderr.write(`infra-mcp: audit trail: ${note}\n`);
+  } catch (error) {
+    await sandbox?.stop();
+    fail(
+      formatProblems([
+        {
+          variable: "INFRA_MCP_AUDIT_FILE",
+          problem: `cannot open ${config.audit?.path} for appending (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+          example:
+            "INFRA_MCP_AUDIT_FILE=/var/log/infra-mcp/audit.jsonl (a file this user may create and append to)",
+        },
+      ]),
+    );
+  }
+  reloadOnHangup(runtime);
   process.on("uncaughtException", (error) =>
     runtime.logger.error(`uncaught: ${error.stack ?? error.message}`),
   );
@@ -153,8 +185,13 @@ async function main(): Promise<void> {
       fail(`infra-mcp: cannot listen on ${values.http}: ${error.message}`);
     });
     // Not a log line: the address is what the operator needs to connect, whatever the log level.
-    process.stderr.write(`infra-mcp ${VERSION} serving ${runtime.tools.length} tools at ${serving.url}\n`);
-    drainOnSignals(serving, runtime, async () => await sandbox?.stop());
+    process.stderr.write(
+      `infra-mcp ${VERSION} serving ${runtime.catalog.tools.length} tools at ${serving.url}\n`,
+    );
+    drainOnSignals(serving, runtime, async () => {
+      await runtime.audit?.close();
+      await sandbox?.stop();
+    });
     return;
   }
 
@@ -165,6 +202,7 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     await serving?.close().catch(() => undefined);
+    await runtime.audit?.close().catch(() => undefined);
     await sandbox?.stop();
     process.exit(0);
   };
@@ -174,9 +212,29 @@ async function main(): Promise<void> {
 
   serving = serveConnection(runtime, transport);
   runtime.logger.info(
-    `infra-mcp ${VERSION} serving ${runtime.tools.length} tools over stdio` +
+    `infra-mcp ${VERSION} serving ${runtime.catalog.tools.length} tools over stdio` +
       `${sandbox ? " against the sandbox" : ""}; services: ${services.join(", ") || "none"}`,
   );
+}
+
+/**
+ * SIGHUP reads the policy file again (TOOLS.md section 6). The outcome goes to stderr whatever the log
+ * level: the operator who sent the signal is waiting for it. Without a policy file SIGHUP keeps its usual
+ * meaning (the terminal went away: stop).
+ */
+function reloadOnHangup(runtime: Runtime): void {
+  if (runtime.config.policy === undefined) return;
+  process.on("SIGHUP", () => {
+    const reload = reloadPolicy(runtime);
+    if (reload === undefined) return;
+    process.stderr.write(
+      reload.ok
+        ? `infra-mcp: policy reloaded from ${reload.path}: ${reload.rules} rule(s) in force` +
+            `${reload.listChanged ? "; which tools take a confirmation changed, and connected clients were told" : ""}.\n`
+        : `infra-mcp: policy reload failed, so the policy in force stays as it was. ${reload.path}:\n` +
+            `${reload.problems.map((problem) => `  - ${problem}`).join("\n")}\n`,
+    );
+  });
 }
 
 function parseOptions() {

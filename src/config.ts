@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { loadPolicyFile, type Policy } from "./safety/policy.js";
 
 /**
  * Environment -> typed configuration: the shared settings here, each platform's own through its registry
@@ -42,6 +43,10 @@ export interface Config {
   redisUrl?: string;
   /** How long SIGTERM waits for in-flight calls before the process exits (INFRA_MCP_SHUTDOWN_TIMEOUT_MS). */
   shutdownTimeoutMs: number;
+  /** The operator's policy as loaded at start-up (INFRA_MCP_POLICY); SIGHUP reads the file again. */
+  policy?: { path: string; policy: Policy };
+  /** The audit trail (INFRA_MCP_AUDIT_FILE); `reads`: INFRA_MCP_AUDIT=all records reads too. */
+  audit?: { path: string; reads: boolean };
   /** `INFRA_MCP_SECRET_<NAME>` values by NAME: the only variables `secret_key_ref` can read. */
   secrets: ReadonlyMap<string, string>;
   /** The enabled platforms' settings, by toolset name. */
@@ -342,9 +347,44 @@ export function loadConfig(
 
   const redisUrl = readRedisUrl(r);
   if (redisUrl !== undefined) config.redisUrl = redisUrl;
+  const policy = readPolicy(r);
+  if (policy !== undefined) config.policy = policy;
+  const audit = readAudit(r);
+  if (audit !== undefined) config.audit = audit;
 
   if (r.problems.length > 0) throw new ConfigError(r.problems, warnings);
   return config;
+}
+
+/** A rule that works, for the examples of policy problems. */
+export const POLICY_EXAMPLE =
+  '{"rules": [{"id": "settings-need-a-human", "effect": "confirm", "tools": ["dci_update_setting"]}]}';
+
+/** INFRA_MCP_POLICY: the file is read and checked now, so that a mistake stops the start, not a call. */
+function readPolicy(r: ConfigReader): Config["policy"] {
+  const path = r.get("INFRA_MCP_POLICY");
+  if (path === undefined) return undefined;
+  const loaded = loadPolicyFile(path);
+  if (loaded.ok) return { path, policy: loaded.policy };
+  for (const problem of loaded.problems) r.problem("INFRA_MCP_POLICY", `${path}: ${problem}`, POLICY_EXAMPLE);
+  return undefined;
+}
+
+/** INFRA_MCP_AUDIT_FILE and INFRA_MCP_AUDIT (`changes`, the default, or `all` for reads too). */
+function readAudit(r: ConfigReader): Config["audit"] {
+  const path = r.get("INFRA_MCP_AUDIT_FILE");
+  const mode = r.oneOf("INFRA_MCP_AUDIT", ["changes", "all"] as const, "changes");
+  if (path === undefined) {
+    if (r.get("INFRA_MCP_AUDIT") !== undefined) {
+      r.problem(
+        "INFRA_MCP_AUDIT",
+        "set, but INFRA_MCP_AUDIT_FILE (where the trail is written) is not",
+        "INFRA_MCP_AUDIT_FILE=/var/log/infra-mcp/audit.jsonl",
+      );
+    }
+    return undefined;
+  }
+  return { path, reads: mode === "all" };
 }
 
 /** INFRA_MCP_REDIS_URL, checked for shape only (start-up checks that Redis answers); never echoed whole. */

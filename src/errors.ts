@@ -82,6 +82,18 @@ export class ReadOnlyError extends Error {
   override name = "ReadOnlyError";
 }
 
+/** The operator's policy refused a request of a call as it was about to be sent; it was not sent. */
+export class PolicyDeniedError extends Error {
+  override name = "PolicyDeniedError";
+  constructor(
+    /** The rule's id; undefined when no rule refused it but the call was not confirmed (see message). */
+    readonly rule: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The MCP client cancelled the request. */
 export class CancelledError extends Error {
   override name = "CancelledError";
@@ -133,7 +145,12 @@ export function describeError(error: unknown, scrub: (text: string) => string): 
       ".$1",
     );
   }
-  if (error instanceof ReadOnlyError || error instanceof CancelledError || error instanceof ToolInputError) {
+  if (
+    error instanceof ReadOnlyError ||
+    error instanceof PolicyDeniedError ||
+    error instanceof CancelledError ||
+    error instanceof ToolInputError
+  ) {
     return clip(scrub(error.message), MESSAGE_LIMIT * 2);
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -7,7 +7,7 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type NodeServerResponseLike, toNodeHandler } from "@modelcontextprotocol/node";
-import { createMcpHandler } from "@modelcontextprotocol/server";
+import { createMcpHandler, type McpRequestContext } from "@modelcontextprotocol/server";
 import { createServer, type InfraServer, type Runtime } from "./server.js";
 
 export interface HttpListen {
@@ -59,7 +59,7 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 export async function serveHttp(runtime: Runtime, listen: HttpListen, token: string): Promise<HttpServing> {
   const exchanges = new Exchanges();
   const gate: Gate = { expected: Buffer.from(token) };
-  const answer = mcpEndpoint(runtime, exchanges);
+  const endpoint = mcpEndpoint(runtime, exchanges);
   const server = createHttpServer((req, res) => {
     void route(req, res).catch((error: unknown) => {
       runtime.logger.error(`http: ${(error as Error).message}`);
@@ -80,8 +80,11 @@ export async function serveHttp(runtime: Runtime, listen: HttpListen, token: str
       res.setHeader("allow", "POST");
       return reply(res, 405, "Method not allowed: this server is stateless; POST JSON-RPC to /mcp");
     }
-    exchanges.track(res);
-    await answer(req, res);
+    // A 2026-07-28 client's subscriptions/listen stream stays open for as long as the client listens: it is
+    // no call, so a drain does not wait for it (it ends with the handler, gracefully). The SDK refuses a
+    // 2026-07-28 POST whose Mcp-Method header is not its body's method, so the header tells it truthfully.
+    if (req.headers["mcp-method"] !== "subscriptions/listen") exchanges.track(res);
+    await endpoint.answer(req, res);
   }
 
   const port = await listenOn(server, listen);
@@ -89,27 +92,46 @@ export async function serveHttp(runtime: Runtime, listen: HttpListen, token: str
     gate.allowedHosts = new Set(["127.0.0.1", "localhost", "[::1]"].map((name) => `${name}:${port}`));
   }
   const shown = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
-  return serving(`http://${shown}:${port}/mcp`, server, exchanges);
+  return serving(`http://${shown}:${port}/mcp`, server, exchanges, endpoint);
+}
+
+/** The MCP endpoint: what answers a POST to /mcp, and what ends the listen streams it holds. */
+interface Endpoint {
+  answer(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /**
+   * Ends every subscriptions/listen stream gracefully (the client is told the server ended it, and may
+   * listen again elsewhere) and any 2026-07-28 call still open, and stops following policy reloads.
+   */
+  close(): Promise<void>;
 }
 
 /**
  * The SDK's HTTP entry for both generations, with a fresh server per request from one factory: 2026-07-28
  * requests on its per-request path, 2025-era ones through the stateless legacy path (`initialize` and all).
  * Every answer is an event stream, in both generations: its headers leave at once, so a balancer sees the
- * call begin and keep-alive comments hold a long wait open, as 2025-era answers always did.
+ * call begin and keep-alive comments hold a long wait open, as 2025-era answers always did. A policy reload
+ * that changes the tool list reaches the 2026-07-28 clients listening here through the handler's own
+ * subscriptions/listen streams; a 2025-era client over stateless HTTP has no stream that could carry it.
  */
-function mcpEndpoint(
-  runtime: Runtime,
-  exchanges: Exchanges,
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+function mcpEndpoint(runtime: Runtime, exchanges: Exchanges): Endpoint {
   const onerror = (error: Error) => runtime.logger.debug(`http: ${error.message}`);
-  const handler = createMcpHandler(() => createServer(runtime, exchanges.answering), {
+  const serverFor = (request: McpRequestContext) =>
+    createServer(runtime, { principal: principalOf(request), answering: exchanges.answering });
+  const handler = createMcpHandler(serverFor, {
     legacy: "stateless",
     responseMode: "sse",
     onerror,
   });
+  const toolsChanged = () => handler.notify.toolsChanged();
+  runtime.toolListeners.add(toolsChanged);
   const node = toNodeHandler(handler, { onerror });
-  return (req, res) => node(req, flushingEventStreams(res));
+  return {
+    answer: (req, res) => node(req, flushingEventStreams(res)),
+    close: async () => {
+      runtime.toolListeners.delete(toolsChanged);
+      await handler.close();
+    },
+  };
 }
 
 /**
@@ -206,7 +228,7 @@ async function listenOn(server: Server, listen: HttpListen): Promise<number> {
 }
 
 /** The handle on a listening server: close, drain, cut. */
-function serving(url: string, server: Server, exchanges: Exchanges): HttpServing {
+function serving(url: string, server: Server, exchanges: Exchanges, endpoint: Endpoint): HttpServing {
   /**
    * Answers every request still in flight with an error saying it was cut and that its effect upstream is
    * unknown, then closes every connection. Without the answer an SDK client would wait for its own
@@ -217,17 +239,21 @@ function serving(url: string, server: Server, exchanges: Exchanges): HttpServing
       `infra-mcp: ${reason}. Whether it took effect upstream is unknown: check the state with a read ` +
         "before repeating it.",
     );
-    // The answers end their streams: a moment for them to leave, then nothing stays open.
+    // The answers end their streams, and the listen streams end with the endpoint: a moment for them to
+    // leave, then nothing stays open.
+    await endpoint.close();
     await within(exchanges.idle(), 1_000);
     server.closeAllConnections();
   }
   return {
     url,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await endpoint.close();
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
     drain: async (timeoutMs) => {
       const state = { finished: 0 };
       exchanges.draining = state;
@@ -271,6 +297,17 @@ async function probe(
       reason: "the Redis of INFRA_MCP_REDIS_URL does not answer",
     });
   }
+}
+
+/**
+ * Who is calling, for the operator's policy (`principals`) and the audit trail, asked by the SDK's entry for
+ * each request it serves, in either generation. The bearer token (INFRA_MCP_HTTP_TOKEN) is one shared
+ * secret, so its holder is `http`. The seam for real identities: a front that verifies OAuth tokens sets
+ * `req.auth` before the Node adapter, which hands it on here as `authInfo`, and the token's subject is
+ * returned instead.
+ */
+function principalOf(_request: McpRequestContext): string {
+  return "http";
 }
 
 /** A browser page may call only from the server's own origin (any scheme), never from another site. */

@@ -50,7 +50,8 @@ export interface UserSetting {
 }
 
 /**
- * Every setting, read-only mode first, then each platform's variables and TLS options in registry order.
+ * Every setting, the server's own switches first (read-only mode, the operator's policy, the audit trail),
+ * then each platform's variables and TLS options in registry order.
  * All are optional: a platform whose variables are all left empty is simply not enabled.
  */
 export function userSettings(platforms: readonly Platform[]): UserSetting[] {
@@ -61,6 +62,23 @@ export function userSettings(platforms: readonly Platform[]): UserSetting[] {
       description: "Offer only the tools that read, and never send a request that changes anything.",
       kind: "boolean",
       secret: false,
+    },
+    {
+      variable: "INFRA_MCP_POLICY",
+      title: "Operator policy",
+      description:
+        "A JSON file of your own rules: what may run, what must be confirmed, what is refused, on every platform.",
+      kind: "file",
+      secret: false,
+    },
+    {
+      variable: "INFRA_MCP_AUDIT_FILE",
+      title: "Audit trail",
+      description:
+        "A file to append the audit trail to: one tamper-evident line per change, refusal and confirmation.",
+      kind: "string",
+      secret: false,
+      placeholder: "/var/log/infra-mcp/audit.jsonl",
     },
   ];
   for (const platform of platforms) {

@@ -26,7 +26,9 @@ import { enabledApis, openSessions } from "./auth/sessions.js";
 import { type Config, configSecrets } from "./config.js";
 import { createLogger, type Logger, type LogSink, logWithin } from "./log.js";
 import type { Platform } from "./platform.js";
+import { AuditTrail } from "./safety/audit.js";
 import { ConfirmationStore, LocalSpentTokens, type SpentTokens } from "./safety/confirm.js";
+import { loadPolicyFile, Policy } from "./safety/policy.js";
 import { Redactor } from "./safety/redact.js";
 import { RedisSpentTokens } from "./safety/redis-spent-tokens.js";
 import { type PreparedTool, prepareTools, toolsOf } from "./tools/index.js";
@@ -35,11 +37,34 @@ import { type CallEnvironment, type InvokeDeps, invokeTool } from "./tools/invok
 export const VERSION: string = (createRequire(import.meta.url)("../package.json") as { version: string })
   .version;
 
-/** Long-lived state shared by every MCP connection: sessions, confirmations, the prepared tool list. */
+/** The tools as served under one configuration and policy, built once and replaced whole on a reload. */
+export interface ToolCatalog {
+  tools: readonly PreparedTool[];
+  byName: ReadonlyMap<string, PreparedTool>;
+  /** The `tools/list` answer: the tools' own definitions as JSON (src/tools/index.ts), in the protocol's shape. */
+  listing: ListToolsResult;
+}
+
+/** The tools these platforms serve under this configuration and policy. */
+function catalogFor(config: Config, platforms: readonly Platform[], policy: Policy): ToolCatalog {
+  const tools = prepareTools(config, toolsOf(platforms), enabledApis(config, platforms), policy);
+  return {
+    tools,
+    byName: new Map(tools.map((tool) => [tool.definition.name, tool])),
+    listing: { tools: tools.map((tool) => tool.listing as Tool) },
+  };
+}
+
+/**
+ * Long-lived state shared by every MCP connection: sessions, confirmations, the operator's policy, the audit
+ * trail and the prepared tools.
+ */
 export interface Runtime extends InvokeDeps {
   /** The platforms this server knows (the registry, as the composition root handed it in). */
   platforms: readonly Platform[];
-  tools: PreparedTool[];
+  catalog: ToolCatalog;
+  /** Connected servers, told when the tool list changes (a policy reload that changes what confirms). */
+  toolListeners: Set<() => void>;
   /** Connected servers add a sink here to forward (already scrubbed) log lines as MCP notifications. */
   logSinks: Set<LogSink>;
   /** Where spent confirmation tokens are kept: this process, or the Redis that replicas share. */
@@ -72,6 +97,7 @@ export function createRuntime(
     spent: spentTokens,
     ...(config.confirmKey !== undefined ? { key: config.confirmKey } : {}),
   });
+  const policy = config.policy?.policy ?? new Policy();
   return {
     config,
     redactor,
@@ -79,10 +105,53 @@ export function createRuntime(
     sessions,
     confirmations,
     platforms,
-    tools: prepareTools(config, toolsOf(platforms), enabledApis(config, platforms)),
+    policy,
+    catalog: catalogFor(config, platforms, policy),
+    toolListeners: new Set(),
     logSinks,
     spentTokens,
   };
+}
+
+/**
+ * Opens the audit trail the configuration names (INFRA_MCP_AUDIT_FILE), continuing a file an earlier run
+ * left, and attaches it to the runtime. Every record is scrubbed by the runtime's redactor. Returns what
+ * the operator should know about the file's end (a torn last line); throws when it cannot be opened.
+ */
+export async function attachAuditTrail(runtime: Runtime): Promise<string[]> {
+  const settings = runtime.config.audit;
+  if (settings === undefined) return [];
+  const { trail, notes } = await AuditTrail.open(settings.path, {
+    scrub: (entry) => runtime.redactor.value(entry) as typeof entry,
+    warn: (message) => runtime.logger.warn(message),
+  });
+  runtime.audit = trail;
+  return notes;
+}
+
+export type PolicyReload =
+  | { ok: true; path: string; rules: number; listChanged: boolean }
+  | { ok: false; path: string; problems: string[] };
+
+/**
+ * Reads the policy file again (SIGHUP). A good file replaces the policy for every call from now on (a call
+ * under way keeps the rules it started with) and, when it changes which tools may confirm, the tool list,
+ * which connected clients are told of. A bad one changes nothing: the policy in force stays.
+ */
+export function reloadPolicy(runtime: Runtime): PolicyReload | undefined {
+  const path = runtime.config.policy?.path;
+  if (path === undefined) return undefined;
+  const loaded = loadPolicyFile(path);
+  if (!loaded.ok) return { ok: false, path, problems: loaded.problems };
+  const before = JSON.stringify(runtime.catalog.listing);
+  const catalog = catalogFor(runtime.config, runtime.platforms, loaded.policy);
+  runtime.policy = loaded.policy;
+  const listChanged = JSON.stringify(catalog.listing) !== before;
+  if (listChanged) {
+    runtime.catalog = catalog;
+    for (const listener of runtime.toolListeners) listener();
+  }
+  return { ok: true, path, rules: loaded.policy.rules.length, listChanged };
 }
 
 /**
@@ -104,10 +173,19 @@ const INSTRUCTIONS =
 const SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 
 /**
- * How long a 2026-07-28 client may keep the tool list (and the discover answer): the list follows from the
- * configuration alone, which changes only with a restart, and is the same for every caller of this server.
+ * How long a 2026-07-28 client may keep the discover answer, and the tool list while it follows from the
+ * configuration alone (which changes only with a restart); both are the same for every caller of this server.
  */
 const LISTING_CACHE = { ttlMs: 5 * 60_000, cacheScope: "public" } as const;
+
+/**
+ * The tool list's hint with a policy file: SIGHUP may change it at any moment (which tools take a
+ * confirmation_token), and only a client holding a subscriptions/listen stream hears of that. Which ones do
+ * cannot be known here (over HTTP the stream and the list are separate requests, maybe to separate
+ * replicas), so none may take the list as fresh: one that did could be missing a parameter its next call
+ * needs. Still public: a reload changes it for every caller alike.
+ */
+const RELOADABLE_LISTING_CACHE = { ttlMs: 0, cacheScope: "public" } as const;
 
 /** The form a confirmation shows, for elicitation (2025 era) and input requests (2026-07-28) alike. */
 const CONFIRM_FORM: ElicitRequestFormParams["requestedSchema"] = {
@@ -119,30 +197,56 @@ const CONFIRM_FORM: ElicitRequestFormParams["requestedSchema"] = {
 /** MCP's name for each of our log levels. */
 const MCP_LOG_LEVEL = { error: "error", warn: "warning", info: "info", debug: "debug" } as const;
 
+export interface ServerOptions {
+  /**
+   * Who calls through this server, as its front knows them: `local` on stdio (the default), `http` for
+   * the bearer-token holder. The seam for authenticated identities: a front that verifies OAuth tokens
+   * names the token's subject here.
+   */
+  principal?: string;
+  /** Holds this server while it has calls in flight (a replica cuts them when it stops). */
+  answering?: Set<InfraServer>;
+  /**
+   * The generation of the long-lived connection this server serves (stdio), which is told when a policy
+   * reload changes the tool list: a 2025-era one from its `initialize` on, a 2026-07-28 one from the start
+   * (its entry delivers the notification on the client's subscriptions/listen streams). Unset for a server
+   * that answers one HTTP request: that front hears of reloads once, for all its listeners.
+   */
+  connection?: "legacy" | "modern";
+}
+
 /**
  * The low-level Server with the enabled tools. It checks a tools/call's framing itself, before the SDK's own
  * request check, whose answer to arguments that are not an object is a raw zod dump: the check is ours, in
- * our words (-32602). It also knows the calls it is answering, so that a replica shutting down can answer
- * each with an error instead of leaving its client to wait.
+ * our words (-32602). It finds tools in the runtime's catalog at each call, so that a long-lived connection
+ * serves what a policy reload made of the list. It also knows the calls it is answering, so that a replica
+ * shutting down can answer each with an error instead of leaving its client to wait.
  */
 export class InfraServer extends Server {
   readonly #callsInFlight = new Set<RequestId>();
-  readonly #byName: ReadonlyMap<string, PreparedTool>;
+  readonly #runtime: Runtime;
   readonly #answering: Set<InfraServer> | undefined;
+  /** Who calls through this server (ServerOptions.principal). */
+  readonly principal: string;
 
-  /** `answering` holds this server while it has calls in flight (a replica cuts them when it stops). */
-  constructor(runtime: Runtime, answering?: Set<InfraServer>) {
+  constructor(runtime: Runtime, options: ServerOptions = {}) {
+    const reloadable = runtime.config.policy !== undefined;
     super(
       { name: "infra-mcp", title: "infra-mcp", version: VERSION },
       {
-        capabilities: { tools: {}, logging: {} },
+        // A policy file can be reloaded (SIGHUP), and a reload can change which tools take a confirmation.
+        capabilities: { tools: reloadable ? { listChanged: true } : {}, logging: {} },
         instructions: INSTRUCTIONS,
         jsonSchemaValidator: SCHEMA_VALIDATOR,
-        cacheHints: { "tools/list": LISTING_CACHE, "server/discover": LISTING_CACHE },
+        cacheHints: {
+          "tools/list": reloadable ? RELOADABLE_LISTING_CACHE : LISTING_CACHE,
+          "server/discover": LISTING_CACHE,
+        },
       },
     );
-    this.#byName = new Map(runtime.tools.map((tool) => [tool.definition.name, tool]));
-    this.#answering = answering;
+    this.#runtime = runtime;
+    this.#answering = options.answering;
+    this.principal = options.principal ?? "local";
   }
 
   protected override _wrapHandler(
@@ -166,11 +270,12 @@ export class InfraServer extends Server {
 
   /** The tool a tools/call names, or a protocol error naming what is wrong with the request. */
   tool(name: string): PreparedTool {
-    const tool = this.#byName.get(name);
+    const { byName } = this.#runtime.catalog;
+    const tool = byName.get(name);
     if (tool !== undefined) return tool;
     throw protocolError(
       ProtocolErrorCode.InvalidParams,
-      `Unknown tool ${name}; tools/list shows the ${this.#byName.size} tools this server has.`,
+      `Unknown tool ${name}; tools/list shows the ${byName.size} tools this server has.`,
     );
   }
 
@@ -204,21 +309,30 @@ export class InfraServer extends Server {
  * An MCP server with the enabled tools, for either protocol generation: the serving entry (stdio, HTTP)
  * decides which one a connection or request speaks. No I/O happens here; the caller connects a transport.
  * The low-level Server rather than the SDK's McpServer, so that `tools/list` is built once per
- * configuration (not per request) and validation errors become tool errors in our own words.
+ * configuration and policy (not per request) and validation errors become tool errors in our own words.
  */
-export function createServer(runtime: Runtime, answering?: Set<InfraServer>): InfraServer {
-  const server = new InfraServer(runtime, answering);
+export function createServer(runtime: Runtime, options: ServerOptions = {}): InfraServer {
+  const server = new InfraServer(runtime, options);
   // 2025-era connections get every log line (at the level they set with logging/setLevel), scrubbed first.
   const forward: LogSink = (level, message) => {
     void server
       .sendLoggingMessage({ level: MCP_LOG_LEVEL[level], logger: "infra-mcp", data: message })
       .catch(() => undefined);
   };
-  server.oninitialized = () => runtime.logSinks.add(forward);
-  server.onclose = () => runtime.logSinks.delete(forward);
-  // The listings are the tools' own definitions as JSON (src/tools/index.ts), in the protocol's Tool shape.
-  const listing: ListToolsResult = { tools: runtime.tools.map((tool) => tool.listing as Tool) };
-  server.setRequestHandler("tools/list", () => listing);
+  const listChanged = () => {
+    void server.sendToolListChanged().catch(() => undefined);
+  };
+  if (options.connection === "modern") runtime.toolListeners.add(listChanged);
+  server.oninitialized = () => {
+    runtime.logSinks.add(forward);
+    if (options.connection === "legacy") runtime.toolListeners.add(listChanged);
+  };
+  server.onclose = () => {
+    runtime.logSinks.delete(forward);
+    runtime.toolListeners.delete(listChanged);
+  };
+  // Read at each request: a policy reload replaces the catalog, listing included.
+  server.setRequestHandler("tools/list", () => runtime.catalog.listing);
   server.setRequestHandler("tools/call", async (request, ctx) => {
     const tool = server.tool(request.params.name);
     const call = callEnvironment(server, ctx);
@@ -239,6 +353,7 @@ function callEnvironment(server: InfraServer, ctx: ServerContext): CallEnvironme
   const modern = envelope?.[PROTOCOL_VERSION_META_KEY] !== undefined;
   const progressToken = ctx.mcpReq._meta?.progressToken;
   const call: CallEnvironment = {
+    principal: server.principal,
     signal: ctx.mcpReq.signal,
     progress: async (progress, total, message) => {
       if (progressToken === undefined) return;

@@ -174,7 +174,8 @@ export class StdioTransport implements Transport {
  * one) to a 2026-07-28 one. The SDK's entry makes that choice; the transport stays ours.
  */
 export function serveConnection(runtime: Runtime, transport: Transport): { close(): Promise<void> } {
-  return serveStdio(() => createServer(runtime), {
+  // One server for the connection's lifetime, so it is told of policy reloads (stdio's principal is `local`).
+  return serveStdio(({ era }) => createServer(runtime, { connection: era }), {
     transport,
     onerror: (error) => runtime.logger.debug(`stdio: ${error.message}`),
   });

@@ -138,5 +138,14 @@ describe("npm run bench", () => {
       expect(replicas.failedCalls).toBe(0);
       expect(stdout).toContain("calls/s at 16 in flight: direct to 1 replica / nginx to 1 / nginx to 3");
     }
+    // Policy and audit (its own section): each figure for each of the four servers, and the trails held.
+    const { oversight } = report;
+    for (const key of ["readP50Ms", "readCpuUsPerCall", "writeP50Ms", "readP50VsPlain", "writeP50VsPlain"]) {
+      for (const server of ["plain", "policy", "audit", "both"]) {
+        expect(Number.isFinite(oversight[key][server]), `${key}.${server}`).toBe(true);
+      }
+    }
+    expect(oversight.auditRecords.audit).toBeGreaterThan(0);
+    expect(stdout).toContain("read p50 (ms): neither / policy / audit / both");
   }, 55_000);
 });

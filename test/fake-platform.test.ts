@@ -172,6 +172,8 @@ describe("a core handed one platform that is not in the registry", () => {
     expect(servedProducts(platforms)).toBe("Widgets");
     expect(userSettings(platforms).map((setting) => setting.variable)).toEqual([
       "INFRA_MCP_READ_ONLY",
+      "INFRA_MCP_POLICY",
+      "INFRA_MCP_AUDIT_FILE",
       "WIDGETS_URL",
       "WIDGETS_TOKEN",
       "WIDGETS_CA_FILE",

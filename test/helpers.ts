@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   Client as ModernClient,
   InMemoryTransport as ModernInMemoryTransport,
@@ -7,7 +10,8 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { type Config, ConfigError, loadConfig as loadConfigOf } from "../src/config.js";
 import { PLATFORMS } from "../src/platforms/index.js";
-import { createRuntime, createServer, type Runtime } from "../src/server.js";
+import type { AuditRecord } from "../src/safety/audit.js";
+import { attachAuditTrail, createRuntime, createServer, type Runtime } from "../src/server.js";
 import { serveConnection } from "../src/stdio.js";
 import { toolsOf } from "../src/tools/index.js";
 
@@ -34,6 +38,8 @@ export interface Harness extends Emulators {
   config: Config;
   /** Everything the server logged (it would have gone to stderr). */
   logs: string[];
+  /** What opening the audit trail had to say about the file's end (a torn last line). */
+  auditNotes: string[];
   call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
   close(): Promise<void>;
 }
@@ -47,6 +53,8 @@ export interface HarnessOptions {
   prepareClient?: (client: Client) => void;
   /** Emulators the test started (and stops) itself; the others are started and stopped here. */
   emulators?: Partial<Emulators>;
+  /** Who the server takes the caller for (default `local`, as on stdio). */
+  principal?: string;
 }
 
 /** Starts an emulator of every platform in the registry (or takes the test's own) and reads their env. */
@@ -90,13 +98,20 @@ async function startRuntime(options: { env?: Record<string, string>; emulators?:
   const config = loadConfig(env);
   const logs: string[] = [];
   const runtime = createRuntime(config, PLATFORMS, { writeLog: (line) => logs.push(line) });
-  return { upstreams, config, logs, runtime };
+  const auditNotes = await attachAuditTrail(runtime);
+  return { upstreams, config, logs, runtime, auditNotes };
 }
 
-/** A real SDK Client connected to createServer() over linked in-memory transports, with live emulators. */
+/**
+ * A real SDK Client connected to createServer() over linked in-memory transports, with live emulators: one
+ * long-lived 2025-era connection, as on stdio.
+ */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const { upstreams, config, logs, runtime } = await startRuntime(options);
-  const server = createServer(runtime);
+  const { upstreams, config, logs, runtime, auditNotes } = await startRuntime(options);
+  const server = createServer(runtime, {
+    connection: "legacy",
+    ...(options.principal === undefined ? {} : { principal: options.principal }),
+  });
   const client = new Client({ name: "test-client", version: "1.0.0" }, options.capabilities);
   options.prepareClient?.(client);
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
@@ -107,10 +122,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     runtime,
     config,
     logs,
+    auditNotes,
     call: (name, args = {}) => client.callTool({ name, arguments: args }) as Promise<CallToolResult>,
     close: async () => {
       await client.close();
       await server.close();
+      await runtime.audit?.close();
       await upstreams.stop();
     },
   };
@@ -189,6 +206,7 @@ export async function startModernHarness(options: ModernHarnessOptions = {}): Pr
     close: async () => {
       await client.close();
       await serving.close();
+      await runtime.audit?.close();
       await upstreams.stop();
     },
   };
@@ -208,4 +226,24 @@ export function configProblems(env: Record<string, string>): string[] {
     return error.problems.map((p) => `${p.variable}: ${p.problem} (${p.example})`);
   }
   return [];
+}
+
+/** A fresh directory of its own under the system's temporary one. */
+export function scratchDir(): string {
+  return mkdtempSync(join(tmpdir(), "infra-mcp-test-"));
+}
+
+/** Writes a policy file of these rules in a fresh directory; returns its path. */
+export function policyFile(rules: unknown[], dir = scratchDir()): string {
+  const path = join(dir, "policy.json");
+  writeFileSync(path, JSON.stringify({ rules }));
+  return path;
+}
+
+/** The records of an audit trail file, line by line. */
+export function auditRecords(file: string): AuditRecord[] {
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as AuditRecord);
 }

@@ -149,6 +149,7 @@ describe("result shaping", () => {
     });
     const [tool] = prepareTools(harness.config, [buggy], []);
     const result = await invokeTool(tool!, {}, harness.runtime, {
+      principal: "local",
       signal: new AbortController().signal,
       progress: async () => undefined,
     });

@@ -175,6 +175,7 @@ describe("rules between arguments", () => {
     const [prepared] = prepareTools(harness.config, [tool], []);
     const asked: string[] = [];
     const call = {
+      principal: "local",
       signal: new AbortController().signal,
       progress: async () => undefined,
       elicit: async (message: string) => {

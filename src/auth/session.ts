@@ -32,6 +32,7 @@ import type {
   LoginContext,
   Outcome,
   RawResponse,
+  RequestGuard,
   UpstreamRequest,
 } from "./types.js";
 
@@ -255,6 +256,9 @@ export class Session {
     this.#assertAllowed(request);
     // Checked before logging in: a request that would leave the base path is never sent, not even a login.
     const url = this.#url(request);
+    // The operator's policy, after read-only (absolute, first): a denied request is never sent, whichever
+    // tool built it, and does not even log in.
+    scope.guard?.admit(this.api, request);
     const deadline = Math.min(
       scope.deadline ?? Number.POSITIVE_INFINITY,
       this.#now() + this.#options.timeoutMs,
@@ -264,7 +268,7 @@ export class Session {
     const ownTimer = scope.signal === undefined || deadline < (scope.deadline ?? Number.POSITIVE_INFINITY);
     const send: SendLimits = { deadline, callSignal: scope.signal, ownTimer, traceparent: scope.traceparent };
     let credential = await this.#currentCredential(scope.signal);
-    let response = await this.#send(request, url, send, credential);
+    let response = await this.#sendWatched(request, url, send, credential, scope.guard);
     let outcome = this.profile.interpret(response);
     if (!outcome.ok && outcome.authExpired) {
       this.#forget(credential);
@@ -282,7 +286,7 @@ export class Session {
       }
       this.#options.logger.info(`${this.api}: credentials expired upstream; logging in again`);
       credential = await this.#currentCredential(scope.signal, credential);
-      response = await this.#send(request, url, send, credential);
+      response = await this.#sendWatched(request, url, send, credential, scope.guard);
       outcome = this.profile.interpret(response);
     }
     const held = this.#credential;
@@ -441,6 +445,28 @@ export class Session {
       return value;
     } catch (error) {
       if (error instanceof UpstreamError) throw this.#recordError(error);
+      throw error;
+    }
+  }
+
+  /** `#send`, telling the call's guard what went out and what came back (logins are not told). */
+  async #sendWatched(
+    request: UpstreamRequest,
+    url: string,
+    send: SendLimits,
+    credential: Credential,
+    guard: RequestGuard | undefined,
+  ): Promise<RawResponse> {
+    if (guard === undefined) return this.#send(request, url, send, credential);
+    // The path as sent (dot segments resolved), relative to the base URL, without the query string.
+    const basePath = new URL(this.baseUrl).pathname.replace(/\/+$/, "");
+    const path = new URL(url).pathname.slice(basePath.length);
+    try {
+      const response = await this.#send(request, url, send, credential);
+      guard.sent(this.api, request.method, path, response.status);
+      return response;
+    } catch (error) {
+      guard.sent(this.api, request.method, path, error instanceof UpstreamError ? error.status : undefined);
       throw error;
     }
   }

@@ -60,7 +60,7 @@ export interface InstanceFacts {
   set(name: string, value: string): void;
 }
 
-/** What one tool call lends to every request it makes: its cancellation, its time budget, its trace. */
+/** What one tool call lends to every request it makes: its cancellation, time budget, trace and guard. */
 export interface CallScope {
   /** The MCP request's abort signal. */
   signal?: AbortSignal;
@@ -68,6 +68,20 @@ export interface CallScope {
   deadline?: number;
   /** The client's W3C trace context, already checked: sent as the `traceparent` header of each request. */
   traceparent?: string;
+  /** Watches the call's requests: the operator's policy on each before it goes, and a record of each sent. */
+  guard?: RequestGuard;
+}
+
+/**
+ * What the session asks about each request of a tool call, whichever tool built it: whether it may be sent
+ * (after the read-only rule, which comes first and stays absolute), and, once sent, what became of it.
+ * Logins are the session's own business and pass neither.
+ */
+export interface RequestGuard {
+  /** Throws (a PolicyDeniedError) when the request may not be sent. */
+  admit(api: string, request: UpstreamRequest): void;
+  /** One request went out: its path as sent, without the query string, and its answer's status (none: undefined). */
+  sent(api: string, method: string, path: string, status: number | undefined): void;
 }
 
 /** What logging in needs: a client without credentials and a way to build errors. */

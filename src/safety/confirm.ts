@@ -231,10 +231,21 @@ export class ConfirmationStore {
 
 /** A digest of the canonical arguments (or a preview): the token binds them without carrying or storing them. */
 function digest(value: Record<string, unknown> | string): string {
-  return createHash("sha256")
-    .update(typeof value === "string" ? value : canonical(value))
-    .digest("base64url")
+  return (typeof value === "string" ? sha256(value) : argumentsDigest(value))
+    .toString("base64url")
     .slice(0, 22);
+}
+
+/**
+ * SHA-256 of the canonical arguments: what a confirmation token binds and what the audit trail records
+ * (`args_sha256`), so that both name the same arguments the same way.
+ */
+export function argumentsDigest(args: Record<string, unknown>): Buffer {
+  return sha256(canonical(args));
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
 }
 
 /** JSON with sorted keys, so `{a, b}` and `{b, a}` are the same arguments. */

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import type { ApiSession } from "../auth/session.js";
+import type { ApiProfile, HttpMethod, InstanceFacts } from "../auth/types.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
+import type { CallClass } from "../safety/policy.js";
 import type { Redactor } from "../safety/redact.js";
 
 /** What every handler may use. No global clients: everything arrives here (github-mcp-server style). */
@@ -25,6 +27,31 @@ export interface ToolContext extends CallContext {
 /** What an infra tool's handler gets: every enabled API's session by API id, each lent to this call. */
 export interface InfraContext extends CallContext {
   sessions: ReadonlyMap<string, ApiSession>;
+}
+
+/** One request a call will send, as the tool declares it before the call runs. */
+export interface PlannedRequest {
+  /** The API it goes to; by default the tool's own. */
+  api?: string;
+  method: HttpMethod;
+  /** Relative to the service URL; undefined when it depends on an upstream answer (an id from a list). */
+  path?: string;
+}
+
+/**
+ * What a tool may consult to say which requests a call will send, without sending any: each enabled API's
+ * profile and what its session has learnt of its instance (a portal known to lack a method), by API id.
+ */
+export interface PlanContext {
+  apis: ReadonlyMap<string, PlannedApi>;
+  /** A platform tool's own API (absent when it is not enabled). */
+  own?: PlannedApi;
+}
+
+/** What a declaration may know of one API before anything is sent. */
+export interface PlannedApi {
+  readonly profile: ApiProfile;
+  readonly facts: InstanceFacts;
 }
 
 export interface Annotations {
@@ -166,6 +193,13 @@ export interface ToolDefinition<
    */
   precheck?(args: z.infer<z.ZodObject<Shape>>, ctx: Context): Promise<void>;
   /**
+   * Every request a call with these arguments will send (polls and a preview's reads included), known
+   * before it runs, so that the operator's policy can refuse a call before anyone is asked to confirm it.
+   * Undefined: the tool cannot say (its requests depend on what the upstream answers). Either way the
+   * session checks each request as it is sent; this only lets a refusal come first.
+   */
+  requests?(args: z.infer<z.ZodObject<Shape>>, ctx: PlanContext): readonly PlannedRequest[] | undefined;
+  /**
    * One line saying what will be done, shown when confirmation is asked. It may read upstream (to name what
    * a call would act on); it is computed again when a confirmation token is redeemed, and the call acts only
    * if it still says the same.
@@ -226,6 +260,57 @@ export const DESTRUCTIVE: Annotations = {
   idempotent: true,
   openWorld: true,
 };
+
+/** A tool's class by its annotations, as TOOLS.md marks tools (RO, M, D) and policy rules match them. */
+export function classOf(annotations: Annotations): CallClass {
+  if (annotations.readOnly) return "read_only";
+  return annotations.destructive ? "destructive" : "mutating";
+}
+
+/** Parameters that name what a call acts on (`server_id`, `acc_ids`, `task_guid`), by their names. */
+const TARGET_PARAMETER = /(^|_)(id|ids|guid)$/;
+
+/**
+ * Where a tool's input names its targets, derived from the definition (no second list of names): every
+ * parameter named like an id, at any depth of objects and arrays of objects (`accounts.acc_id`). Free-form
+ * records (a request body, job variables) are not looked into: their keys are not the tool's.
+ */
+export function targetPaths(shape: z.ZodRawShape, prefix: readonly string[] = []): string[][] {
+  const paths: string[][] = [];
+  for (const [key, schema] of Object.entries(shape)) {
+    if (TARGET_PARAMETER.test(key)) {
+      paths.push([...prefix, key]);
+      continue;
+    }
+    let inner = unwrap(schema as z.ZodType);
+    if (inner instanceof z.ZodArray) inner = unwrap(inner.element as z.ZodType);
+    if (inner instanceof z.ZodObject) paths.push(...targetPaths(inner.shape, [...prefix, key]));
+  }
+  return paths;
+}
+
+/** The values at `paths` of a call's arguments, keyed by the dotted path (lists for arrays). */
+export function targetsOf(
+  args: Record<string, unknown>,
+  paths: readonly string[][],
+): Record<string, unknown> {
+  const targets: Record<string, unknown> = {};
+  for (const path of paths) {
+    const values = collect(args, path);
+    if (values.found) targets[path.join(".")] = values.value;
+  }
+  return targets;
+}
+
+function collect(value: unknown, path: readonly string[]): { found: boolean; value?: unknown } {
+  if (path.length === 0) return value === undefined ? { found: false } : { found: true, value };
+  if (Array.isArray(value)) {
+    const items = value.map((item) => collect(item, path)).filter((item) => item.found);
+    return items.length === 0 ? { found: false } : { found: true, value: items.map((item) => item.value) };
+  }
+  if (value === null || typeof value !== "object") return { found: false };
+  return collect((value as Record<string, unknown>)[path[0] as string], path.slice(1));
+}
 
 /** The parameters every list tool gets. Descriptions are short: every byte is paid in every conversation. */
 export function listParameters(defaultLimit: number | undefined): z.ZodRawShape {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { filterOperations } from "../auth/operations.js";
 import type { ApiSession } from "../auth/session.js";
+import type { ApiProfile, UpstreamRequest } from "../auth/types.js";
 import { clip, describeError, ToolInputError } from "../errors.js";
 import type { Platform } from "../platform.js";
 import { type AnyTool, DESTRUCTIVE, defineInfraTool, type InfraContext, READ_ONLY } from "./define.js";
@@ -128,13 +129,27 @@ const apiGetTool = (platforms: Platforms) =>
     // `{data}`: any JSON the upstream sent, so the schema declares only that the result is an object.
     output: {},
     annotations: READ_ONLY,
+    requests({ service, path, query }, { apis }) {
+      const api = apis.get(service);
+      if (api === undefined) return undefined;
+      const { method, path: sent } = readRequest(api.profile, path, query);
+      return [{ api: service, method, path: sent }];
+    },
     async handler({ service, path, query }, ctx) {
       const session = sessionFor(service, ctx, platforms);
-      const request = session.profile.readRequest?.(path, query) ?? { method: "GET", path, query };
-      const data = await session.request(request);
+      const data = await session.request(readRequest(session.profile, path, query));
       return { data };
     },
   });
+
+/** How a read of `path` is sent on an API: a GET, or what the platform reads with instead. */
+function readRequest(
+  profile: ApiProfile,
+  path: string,
+  query: Record<string, string | number | boolean> | undefined,
+): UpstreamRequest {
+  return profile.readRequest?.(path, query) ?? { method: "GET", path, query };
+}
 
 const callParameters = {
   method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).describe("HTTP method"),
@@ -159,6 +174,7 @@ const apiCallTool = (platforms: Platforms) =>
     annotations: { ...DESTRUCTIVE, idempotent: false },
     // TOOLS.md section 4: with method GET it is a read, and a read needs no confirmation.
     readsOnly: ({ method }) => method === "GET",
+    requests: ({ service, method, path }) => [{ api: service, method, path }],
     preview: ({ service, method, path, body }, { redactor }) =>
       `${service} ${method} ${clip(path, 200)}${body === undefined ? "" : ` with body ${clip(redactor.scrub(JSON.stringify(body)), 500)}`}`,
     async handler({ service, method, path, query, body }, ctx) {

@@ -57,6 +57,13 @@ async function listPage(
 
 const where = z.string().optional().describe("Filter, e.g. name CP '%web%' AND location_id EQ 3");
 
+/** The paths the tools send to, which they also declare (the operator's policy matches them). */
+const SERVERS = `${DCI_BASE}/server`;
+const USERS = `${DCI_BASE}/user`;
+const serverPath = (id: number) => `${SERVERS}/${id}`;
+const settingPath = (name: string) => `${DCI_BASE}/setting/${name}`;
+const TOKEN_TTL = `${DCI_AUTH_BASE}/setting/token_ttl`;
+
 const listServersTool = defineTool({
   name: "dci_list_servers",
   title: "List DCImanager servers",
@@ -68,7 +75,8 @@ const listServersTool = defineTool({
   },
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
-  handler: (args, ctx) => listPage(ctx, `${DCI_BASE}/server`, args),
+  requests: () => [{ method: "GET", path: SERVERS }],
+  handler: (args, ctx) => listPage(ctx, SERVERS, args),
 });
 
 const serverId = z.number().int().min(1).describe("Server id (from dci_list_servers)");
@@ -97,13 +105,16 @@ const getServerTool = defineTool({
   input: { server_id: serverId },
   output: SERVER_FIELDS,
   annotations: READ_ONLY,
+  requests: ({ server_id }) => [{ method: "GET", path: serverPath(server_id) }],
   async handler({ server_id }, { session }) {
-    return session.request({ method: "GET", path: `${DCI_BASE}/server/${server_id}` }, SERVER);
+    return session.request({ method: "GET", path: serverPath(server_id) }, SERVER);
   },
 });
 
 const POWER_CALLS = { on: "power_on", off: "power_off", reset: "power_reset" } as const;
 const POWER_WORDS = { on: "power on", off: "power off", reset: "power-cycle (hard reset)" } as const;
+const powerPath = (id: number, action: keyof typeof POWER_CALLS) =>
+  `${serverPath(id)}/${POWER_CALLS[action]}`;
 
 /**
  * A power call's answer is not documented: a task it names is reported, and any other answer to a call
@@ -129,11 +140,12 @@ const powerServerTool = defineTool({
   },
   // A reset is not idempotent: each one cuts power again.
   annotations: { ...DESTRUCTIVE, idempotent: false },
+  requests: ({ server_id, action }) => [{ method: "POST", path: powerPath(server_id, action) }],
   preview: ({ server_id, action }, { session }) =>
-    `POST ${session.baseUrl}${DCI_BASE}/server/${server_id}/${POWER_CALLS[action]}: ${POWER_WORDS[action]} server ${server_id}`,
+    `POST ${session.baseUrl}${powerPath(server_id, action)}: ${POWER_WORDS[action]} server ${server_id}`,
   async handler({ server_id, action }, { session }) {
     const body = await session.request(
-      { method: "POST", path: `${DCI_BASE}/server/${server_id}/${POWER_CALLS[action]}`, json: {} },
+      { method: "POST", path: powerPath(server_id, action), json: {} },
       POWERED,
     );
     const task = body?.task;
@@ -158,11 +170,12 @@ const updateSettingTool = defineTool({
   },
   output: { ok: z.boolean(), name: z.string(), value: z.string(), summary: z.string() },
   annotations: { ...MUTATING, idempotent: true },
-  preview: ({ name, value }) => `POST ${DCI_BASE}/setting/${name}: set ${name} to ${JSON.stringify(value)}`,
+  requests: ({ name }) => [{ method: "POST", path: settingPath(name) }],
+  preview: ({ name, value }) => `POST ${settingPath(name)}: set ${name} to ${JSON.stringify(value)}`,
   async handler({ name, value: given }, { session }) {
     // The platform takes every value as a string (the vendor's sample sends "true"); clients send JSON types.
     const value = String(given);
-    await session.request({ method: "POST", path: `${DCI_BASE}/setting/${name}`, json: { value } });
+    await session.request({ method: "POST", path: settingPath(name), json: { value } });
     return { ok: true, name, value, summary: `Setting ${name} is now ${JSON.stringify(value)}.` };
   },
 });
@@ -174,13 +187,16 @@ const listUsersTool = defineTool({
   input: { where: where.describe("Filter, e.g. email CP '%@example.com'") },
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
-  handler: (args, ctx) => listPage(ctx, `${DCI_BASE}/user`, args),
+  requests: () => [{ method: "GET", path: USERS }],
+  handler: (args, ctx) => listPage(ctx, USERS, args),
 });
 
 /** The vendor's own paths keep `@` as it is (RFC 3986 allows it in a path segment). */
 function emailSegment(email: string): string {
   return encodeURIComponent(email).replace(/%40/g, "@");
 }
+
+const loginKeyPath = (email: string) => `${DCI_AUTH_BASE}/user/${emailSegment(email)}/key`;
 
 /** The vendor page: a key lets its user in for one hour. */
 const LOGIN_KEY_LIFETIME_SECONDS = 3600;
@@ -213,11 +229,11 @@ const createLoginKeyTool = defineTool({
   // A one-hour login for any user, administrators included: the user confirms it first.
   mintsCredentials: true,
   annotations: MUTATING,
-  preview: ({ email }) =>
-    `POST ${DCI_AUTH_BASE}/user/${emailSegment(email)}/key: create a one-hour login key for ${email}`,
+  requests: ({ email }) => [{ method: "POST", path: loginKeyPath(email) }],
+  preview: ({ email }) => `POST ${loginKeyPath(email)}: create a one-hour login key for ${email}`,
   async handler({ email }, { session }) {
     const { id, key } = await session.request(
-      { method: "POST", path: `${DCI_AUTH_BASE}/user/${emailSegment(email)}/key`, json: {} },
+      { method: "POST", path: loginKeyPath(email), json: {} },
       LOGIN_KEY,
     );
     return {
@@ -238,12 +254,12 @@ const setSessionTtlTool = defineTool({
   input: { minutes: z.number().int().min(1).describe("Idle lifetime in minutes") },
   output: { ok: z.boolean(), minutes: z.number(), summary: z.string() },
   annotations: { ...MUTATING, idempotent: true },
-  preview: ({ minutes }) =>
-    `POST ${DCI_AUTH_BASE}/setting/token_ttl: tokens unused for ${minutes} min expire`,
+  requests: () => [{ method: "POST", path: TOKEN_TTL }],
+  preview: ({ minutes }) => `POST ${TOKEN_TTL}: tokens unused for ${minutes} min expire`,
   async handler({ minutes }, { session }) {
     await session.request({
       method: "POST",
-      path: `${DCI_AUTH_BASE}/setting/token_ttl`,
+      path: TOKEN_TTL,
       // The platform takes the number as a string (the vendor's sample sends "999").
       json: { value: String(minutes) },
     });

@@ -15,6 +15,12 @@ import { NETPROFILER_AWS_BASE } from "./profile.js";
 
 const DONE = { ok: z.boolean(), summary: z.string() };
 
+/** The paths the tools send to, which they also declare (the operator's policy matches them). */
+const STATUS_PATH = `${NETPROFILER_AWS_BASE}/status`;
+const ACCOUNTS_PATH = `${NETPROFILER_AWS_BASE}/auth_codes`;
+const SYNC_PATH = `${NETPROFILER_AWS_BASE}/sync`;
+const SYNC_STATUS_PATH = `${NETPROFILER_AWS_BASE}/sync/status`;
+
 /**
  * `GET /status`: the seed's CloudStatus object, the fields it documents, each of which may be absent or
  * null. The page's types, except where its own example disagrees (`enabled` a string, then true) and where
@@ -33,7 +39,7 @@ type SyncStatus = z.output<typeof STATUS>;
 
 /** `GET /status`, checked to be the documented object. */
 function readStatus(session: ApiSession): Promise<SyncStatus> {
-  return session.request({ method: "GET", path: `${NETPROFILER_AWS_BASE}/status` }, STATUS);
+  return session.request({ method: "GET", path: STATUS_PATH }, STATUS);
 }
 
 const ACCOUNTS = z.array(z.unknown()).describe("a JSON array");
@@ -45,6 +51,7 @@ const statusTool = defineTool({
   input: {},
   output: STATUS_FIELDS,
   annotations: READ_ONLY,
+  requests: () => [{ method: "GET", path: STATUS_PATH }],
   async handler(_args, { session }) {
     return readStatus(session);
   },
@@ -57,11 +64,9 @@ const listAccountsTool = defineTool({
   input: {},
   list: {},
   annotations: READ_ONLY,
+  requests: () => [{ method: "GET", path: ACCOUNTS_PATH }],
   async handler(_args, { session }) {
-    const items = await session.request(
-      { method: "GET", path: `${NETPROFILER_AWS_BASE}/auth_codes` },
-      ACCOUNTS,
-    );
+    const items = await session.request({ method: "GET", path: ACCOUNTS_PATH }, ACCOUNTS);
     return { items };
   },
 });
@@ -106,8 +111,9 @@ const putAccountsTool = defineTool({
   input: { accounts: z.array(account).min(1).describe("Accounts to create or update") },
   output: { ...DONE, acc_ids: z.array(z.string()) },
   annotations: { ...MUTATING, idempotent: true },
+  requests: () => [{ method: "PUT", path: ACCOUNTS_PATH }],
   preview: ({ accounts }) =>
-    `PUT ${NETPROFILER_AWS_BASE}/auth_codes: create or update AWS account(s) ${accounts.map((a) => a.acc_id).join(", ")}`,
+    `PUT ${ACCOUNTS_PATH}: create or update AWS account(s) ${accounts.map((a) => a.acc_id).join(", ")}`,
   // An unknown reference is refused before anyone is asked to confirm the call.
   async precheck({ accounts }, { config }) {
     for (const { secret_key_ref } of accounts)
@@ -123,7 +129,7 @@ const putAccountsTool = defineTool({
       }
       return entry;
     });
-    await session.request({ method: "PUT", path: `${NETPROFILER_AWS_BASE}/auth_codes`, json: body });
+    await session.request({ method: "PUT", path: ACCOUNTS_PATH, json: body });
     const ids = accounts.map((a) => a.acc_id);
     return {
       ok: true,
@@ -140,11 +146,12 @@ const deleteAccountsTool = defineTool({
   input: { acc_ids: z.array(nonEmpty("acc_id")).min(1).describe("acc_id values to delete") },
   output: { ...DONE, acc_ids: z.array(z.string()) },
   annotations: DESTRUCTIVE,
+  requests: () => [{ method: "DELETE", path: ACCOUNTS_PATH }],
   preview: ({ acc_ids }, { session }) =>
-    `DELETE ${session.baseUrl}${NETPROFILER_AWS_BASE}/auth_codes: delete AWS account(s) ${acc_ids.join(", ")}`,
+    `DELETE ${session.baseUrl}${ACCOUNTS_PATH}: delete AWS account(s) ${acc_ids.join(", ")}`,
   async handler({ acc_ids }, { session }) {
     const json = acc_ids.map((acc_id) => ({ acc_id }));
-    await session.request({ method: "DELETE", path: `${NETPROFILER_AWS_BASE}/auth_codes`, json });
+    await session.request({ method: "DELETE", path: ACCOUNTS_PATH, json });
     return { ok: true, acc_ids, summary: `Deleted ${acc_ids.length} AWS account(s).` };
   },
 });
@@ -157,9 +164,14 @@ const syncTool = defineTool({
   input: { wait: z.boolean().optional().describe("Wait for the sync to finish (default true)") },
   output: { ...DONE, finished: z.boolean().optional(), status: z.record(z.string(), z.unknown()).optional() },
   annotations: MUTATING,
-  preview: () => `POST ${NETPROFILER_AWS_BASE}/sync: sync all AWS accounts`,
+  // With wait, the status is read until the sync has begun or ended.
+  requests: ({ wait = true }) => [
+    { method: "POST", path: SYNC_PATH },
+    ...(wait ? [{ method: "GET" as const, path: STATUS_PATH }] : []),
+  ],
+  preview: () => `POST ${SYNC_PATH}: sync all AWS accounts`,
   async handler({ wait = true }, { session, signal, progress, deadline }) {
-    await session.request({ method: "POST", path: `${NETPROFILER_AWS_BASE}/sync` });
+    await session.request({ method: "POST", path: SYNC_PATH });
     if (!wait)
       return { ok: true, summary: "Sync requested. Check progress with netprofiler_get_aws_status." };
     const { value, finished } = await pollUntil({
@@ -190,13 +202,10 @@ const setSyncTool = defineTool({
   input: { status: z.enum(["ENABLED", "DISABLED"]).describe("New sync status") },
   output: DONE,
   annotations: { ...MUTATING, idempotent: true },
-  preview: ({ status }) => `PUT ${NETPROFILER_AWS_BASE}/sync/status: set AWS sync to ${status}`,
+  requests: () => [{ method: "PUT", path: SYNC_STATUS_PATH }],
+  preview: ({ status }) => `PUT ${SYNC_STATUS_PATH}: set AWS sync to ${status}`,
   async handler({ status }, { session }) {
-    await session.request({
-      method: "PUT",
-      path: `${NETPROFILER_AWS_BASE}/sync/status`,
-      json: { status },
-    });
+    await session.request({ method: "PUT", path: SYNC_STATUS_PATH, json: { status } });
     return { ok: true, summary: `AWS sync is now ${status}.` };
   },
 });

@@ -6,6 +6,7 @@ import {
   defineTool,
   type ListPage,
   MUTATING,
+  type PlannedRequest,
   type PlatformTool,
   READ_ONLY,
   type ToolContext,
@@ -14,6 +15,33 @@ import { pollUntil } from "../../tools/wait.js";
 import { ovcHint, ovcPath, ovcRequest, parseTaskFailure, TASK_GET } from "./profile.js";
 
 const DEFAULT_LIMIT = 50;
+
+/**
+ * The actor methods the tools call. Each tool also declares the calls it will make (`invokes`), so that the
+ * operator's policy can decide on them before anyone is asked to confirm.
+ */
+const LIST_LOCATIONS = "cloudapi/locations/list";
+const GET_PORTAL_URL = "cloudapi/locations/getUrl";
+const LIST_ACCOUNTS = "cloudapi/accounts/list";
+const GET_ACCOUNT = "cloudapi/accounts/get";
+const LIST_CLOUDSPACES = "cloudapi/cloudspaces/list";
+const GET_CLOUDSPACE = "cloudapi/cloudspaces/get";
+const CREATE_CLOUDSPACE = "cloudapi/cloudspaces/create";
+const LIST_MACHINES = "cloudapi/machines/list";
+const GET_MACHINE = "cloudapi/machines/get";
+const CREATE_MACHINE = "cloudapi/machines/create";
+const LIST_IMAGES = "cloudapi/images/list";
+const LIST_SIZES = "cloudapi/sizes/list";
+
+/** The requests a call of these methods sends: every one a POST to the method's path. */
+function invokes(...methods: string[]): PlannedRequest[] {
+  return methods.map((method) => ({ method: "POST", path: ovcPath(method) }));
+}
+
+/** A create's requests: its checks, the create, and, when it waits, the polls of its task. */
+function creates(checks: string[], method: string, wait: boolean | undefined): PlannedRequest[] {
+  return invokes(...checks, method, ...(wait === false ? [] : [TASK_GET]));
+}
 
 /**
  * Calls one actor method (`cloudapi/cloudspaces/list`) with its camelCase parameters; with a schema, its
@@ -291,7 +319,7 @@ const SIZES = z.array(z.looseObject({ id: z.number() }));
 
 /** The locations, for checking a code or a grid id; undefined when they could not be read. */
 function readLocations(ctx: ToolContext) {
-  return checkRead(ctx, "cloudapi/locations/list", {}, LOCATIONS);
+  return checkRead(ctx, LIST_LOCATIONS, {}, LOCATIONS);
 }
 
 // ---------------------------------------------------------------- parameters
@@ -311,7 +339,8 @@ const listLocationsTool = defineTool({
   input: {},
   list: {},
   annotations: READ_ONLY,
-  handler: (_args, { session }) => listMethod(session, "cloudapi/locations/list"),
+  requests: () => invokes(LIST_LOCATIONS),
+  handler: (_args, { session }) => listMethod(session, LIST_LOCATIONS),
 });
 
 const PORTAL_URL = z.string().describe("a URL");
@@ -323,8 +352,9 @@ const getPortalUrlTool = defineTool({
   input: {},
   output: { url: z.string() },
   annotations: READ_ONLY,
+  requests: () => invokes(GET_PORTAL_URL),
   async handler(_args, { session }) {
-    return { url: await callMethod(session, "cloudapi/locations/getUrl", {}, PORTAL_URL) };
+    return { url: await callMethod(session, GET_PORTAL_URL, {}, PORTAL_URL) };
   },
 });
 
@@ -335,7 +365,8 @@ const listAccountsTool = defineTool({
   input: {},
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
-  handler: (_args, { session }) => listMethod(session, "cloudapi/accounts/list"),
+  requests: () => invokes(LIST_ACCOUNTS),
+  handler: (_args, { session }) => listMethod(session, LIST_ACCOUNTS),
 });
 
 const getAccountTool = defineTool({
@@ -344,8 +375,8 @@ const getAccountTool = defineTool({
   description: "One account in full: status, acl with rights, resourceLimits, company.",
   input: { account_id: accountId },
   annotations: READ_ONLY,
-  handler: ({ account_id }, { session }) =>
-    getMethod(session, "cloudapi/accounts/get", { accountId: account_id }),
+  requests: () => invokes(GET_ACCOUNT),
+  handler: ({ account_id }, { session }) => getMethod(session, GET_ACCOUNT, { accountId: account_id }),
 });
 
 // ---------------------------------------------------------------- cloudspaces
@@ -358,8 +389,9 @@ const listCloudspacesTool = defineTool({
   input: { include_deleted: z.boolean().optional().describe("Also list deleted ones (in the recycle bin)") },
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
+  requests: () => invokes(LIST_CLOUDSPACES),
   handler: ({ include_deleted }, { session }) =>
-    listMethod(session, "cloudapi/cloudspaces/list", { includedeleted: include_deleted }),
+    listMethod(session, LIST_CLOUDSPACES, { includedeleted: include_deleted }),
 });
 
 const getCloudspaceTool = defineTool({
@@ -368,8 +400,9 @@ const getCloudspaceTool = defineTool({
   description: "One cloudspace in full: status (VIRTUAL, DEPLOYING, DEPLOYED...), acl, resourceLimits.",
   input: { cloudspace_id: cloudspaceId },
   annotations: READ_ONLY,
+  requests: () => invokes(GET_CLOUDSPACE),
   handler: ({ cloudspace_id }, { session }) =>
-    getMethod(session, "cloudapi/cloudspaces/get", { cloudspaceId: cloudspace_id }),
+    getMethod(session, GET_CLOUDSPACE, { cloudspaceId: cloudspace_id }),
 });
 
 /** A resource limit of the cloudspace; the platform's default -1 means unlimited. */
@@ -395,16 +428,12 @@ const createCloudspaceTool = defineTool({
     wait: WAIT,
   },
   annotations: MUTATING,
+  requests: ({ wait }) => creates([LIST_LOCATIONS, LIST_CLOUDSPACES], CREATE_CLOUDSPACE, wait),
   // The platform's own rules (cloudapi_cloudspaces.create): the location code must exist, and the name must
   // be free among the account's cloudspaces that are not destroyed, those in the recycle bin included.
   async precheck({ account_id, location, name }, ctx) {
     const locationsRead = readLocations(ctx);
-    const cloudspacesRead = checkRead(
-      ctx,
-      "cloudapi/cloudspaces/list",
-      { includedeleted: true },
-      CLOUDSPACES,
-    );
+    const cloudspacesRead = checkRead(ctx, LIST_CLOUDSPACES, { includedeleted: true }, CLOUDSPACES);
     // Side by side; a refusal is reported in this order, whichever comes back first.
     await Promise.allSettled([locationsRead, cloudspacesRead]);
     const locations = await locationsRead;
@@ -430,11 +459,11 @@ const createCloudspaceTool = defineTool({
     }
   },
   preview: ({ name, account_id, location, type, private_network }, { session }) =>
-    `POST ${session.baseUrl}${ovcPath("cloudapi/cloudspaces/create")}: create cloudspace "${name}" in account ${account_id} at ${location}` +
+    `POST ${session.baseUrl}${ovcPath(CREATE_CLOUDSPACE)}: create cloudspace "${name}" in account ${account_id} at ${location}` +
     ` (${type ?? "routeros"}, ${private_network ?? "192.168.103.0/24"})`,
   handler: (args, ctx) =>
     runCreate(ctx, {
-      method: "cloudapi/cloudspaces/create",
+      method: CREATE_CLOUDSPACE,
       params: {
         accountId: args.account_id,
         location: args.location,
@@ -490,6 +519,7 @@ const deleteCloudspaceTool = defineTool({
   description: "Deletes an empty cloudspace (delete its machines first); restorable unless permanently.",
   input: { cloudspace_id: cloudspaceId, permanently },
   annotations: DESTRUCTIVE,
+  requests: () => invokes(DELETIONS.cloudspace.method),
   preview: ({ cloudspace_id, permanently }, { session }) =>
     deletionPreview(session.baseUrl, "cloudspace", cloudspace_id, permanently),
   handler: ({ cloudspace_id, permanently }, { session }) =>
@@ -506,8 +536,9 @@ const listMachinesTool = defineTool({
   input: { cloudspace_id: cloudspaceId },
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
+  requests: () => invokes(LIST_MACHINES),
   handler: ({ cloudspace_id }, { session }) =>
-    listMethod(session, "cloudapi/machines/list", { cloudspaceId: cloudspace_id }),
+    listMethod(session, LIST_MACHINES, { cloudspaceId: cloudspace_id }),
 });
 
 const getMachineTool = defineTool({
@@ -516,8 +547,8 @@ const getMachineTool = defineTool({
   description: "One machine in full: status, disks, interfaces with IPs, image, size, locked.",
   input: { machine_id: machineId },
   annotations: READ_ONLY,
-  handler: ({ machine_id }, { session }) =>
-    getMethod(session, "cloudapi/machines/get", { machineId: machine_id }),
+  requests: () => invokes(GET_MACHINE),
+  handler: ({ machine_id }, { session }) => getMethod(session, GET_MACHINE, { machineId: machine_id }),
 });
 
 /** What ovc_create_machine's pre-check reads its arguments for. */
@@ -556,9 +587,9 @@ async function checkMachine(args: MachineRequest, ctx: ToolContext): Promise<voi
   const tool = "ovc_create_machine";
   const sized = args.size_id !== undefined;
   const cloudspaceId = args.cloudspace_id;
-  const cloudspaceRead = checkRead(ctx, "cloudapi/cloudspaces/get", { cloudspaceId }, CLOUDSPACE);
-  const machinesRead = checkRead(ctx, "cloudapi/machines/list", { cloudspaceId }, NAMED);
-  const sizesRead = sized ? checkRead(ctx, "cloudapi/sizes/list", { cloudspaceId }, SIZES) : undefined;
+  const cloudspaceRead = checkRead(ctx, GET_CLOUDSPACE, { cloudspaceId }, CLOUDSPACE);
+  const machinesRead = checkRead(ctx, LIST_MACHINES, { cloudspaceId }, NAMED);
+  const sizesRead = sized ? checkRead(ctx, LIST_SIZES, { cloudspaceId }, SIZES) : undefined;
   // Side by side; a refusal is reported in this order (an unknown cloudspace by cloudspaces/get, which
   // machines/list refuses too), whichever comes back first.
   await Promise.allSettled([cloudspaceRead, machinesRead, sizesRead]);
@@ -585,7 +616,7 @@ async function checkMachine(args: MachineRequest, ctx: ToolContext): Promise<voi
   if (cloudspace === undefined) return;
   // With both ids the portal lists the account's images and the public ones, of the cloudspace's location.
   const accountId = cloudspace.accountId;
-  const images = await checkRead(ctx, "cloudapi/images/list", { accountId, cloudspaceId }, IMAGES);
+  const images = await checkRead(ctx, LIST_IMAGES, { accountId, cloudspaceId }, IMAGES);
   const image = images?.find((candidate) => candidate.id === args.image_id);
   if (images !== undefined && image === undefined) {
     throw refuse(
@@ -622,13 +653,20 @@ const createMachineTool = defineTool({
   },
   annotations: MUTATING,
   rules: machineSizeRule,
+  // The checks read the cloudspace, its machines and images, and its sizes when a size is named.
+  requests: ({ size_id, wait }) =>
+    creates(
+      [GET_CLOUDSPACE, LIST_MACHINES, ...(size_id === undefined ? [] : [LIST_SIZES]), LIST_IMAGES],
+      CREATE_MACHINE,
+      wait,
+    ),
   precheck: (args, ctx) => checkMachine(args, ctx),
   preview: ({ name, cloudspace_id, image_id, size_id, vcpus, memory_mb, disk_size_gb }, { session }) =>
-    `POST ${session.baseUrl}${ovcPath("cloudapi/machines/create")}: create machine "${name}" in cloudspace ${cloudspace_id} from image ${image_id}, ` +
+    `POST ${session.baseUrl}${ovcPath(CREATE_MACHINE)}: create machine "${name}" in cloudspace ${cloudspace_id} from image ${image_id}, ` +
     `${size_id === undefined ? `${vcpus ?? "?"} vCPU / ${memory_mb ?? "?"} MB` : `size ${size_id}`}, ${disk_size_gb} GB boot disk`,
   handler: (args, ctx) =>
     runCreate(ctx, {
-      method: "cloudapi/machines/create",
+      method: CREATE_MACHINE,
       params: {
         cloudspaceId: args.cloudspace_id,
         name: args.name,
@@ -676,6 +714,7 @@ const machineActionTool = defineTool({
     force !== undefined && action !== "stop"
       ? "force applies to action stop only. Nothing was sent."
       : undefined,
+  requests: ({ action }) => invokes(`cloudapi/machines/${action}`),
   preview: ({ machine_id, action, force }, { session }) =>
     `POST ${session.baseUrl}${ovcPath(`cloudapi/machines/${action}`)}: ${ACTIONS[action][0]} machine ${machine_id}` +
     (force ? " (forced)" : ""),
@@ -694,6 +733,7 @@ const deleteMachineTool = defineTool({
   description: "Deletes a machine and its disks; restorable from the recycle bin unless permanently.",
   input: { machine_id: machineId, permanently },
   annotations: DESTRUCTIVE,
+  requests: () => invokes(DELETIONS.machine.method),
   preview: ({ machine_id, permanently }, { session }) =>
     deletionPreview(session.baseUrl, "machine", machine_id, permanently),
   handler: ({ machine_id, permanently }, { session }) =>
@@ -712,8 +752,9 @@ const listImagesTool = defineTool({
   },
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
+  requests: () => invokes(LIST_IMAGES),
   handler: ({ account_id, cloudspace_id }, { session }) =>
-    listMethod(session, "cloudapi/images/list", { accountId: account_id, cloudspaceId: cloudspace_id }),
+    listMethod(session, LIST_IMAGES, { accountId: account_id, cloudspaceId: cloudspace_id }),
 });
 
 /** The session fact naming the import call this portal has (older ones lack `cloudapi/images/create`). */
@@ -841,6 +882,14 @@ const createImageTool = defineTool({
     wait: WAIT,
   },
   annotations: MUTATING,
+  // Which import the portal has is known once one was tried: until then, either may be sent. The broker's
+  // answers at once (no task to poll).
+  requests: ({ wait }, { own }) => {
+    const known = own?.facts.get(IMPORT_FACT);
+    if (known === BROKER_IMPORT) return invokes(LIST_LOCATIONS, BROKER_IMPORT);
+    const imports = creates([LIST_LOCATIONS], IMAGES_CREATE, wait);
+    return known === IMAGES_CREATE ? imports : [...imports, ...invokes(BROKER_IMPORT)];
+  },
   // The broker import looks the location up only in the background, where an unknown one fails unseen.
   async precheck({ gid }, ctx) {
     const locations = await readLocations(ctx);
@@ -880,8 +929,9 @@ const listSizesTool = defineTool({
     (cloudspace_id === undefined) === (location === undefined)
       ? "ovc_list_sizes needs cloudspace_id or location (one of them). Nothing was sent."
       : undefined,
+  requests: () => invokes(LIST_SIZES),
   handler({ cloudspace_id, location }, { session }) {
-    return listMethod(session, "cloudapi/sizes/list", { cloudspaceId: cloudspace_id, location });
+    return listMethod(session, LIST_SIZES, { cloudspaceId: cloudspace_id, location });
   },
 });
 
@@ -899,6 +949,7 @@ const getTaskTool = defineTool({
     error: z.string().optional(),
   },
   annotations: READ_ONLY,
+  requests: () => invokes(TASK_GET),
   async handler({ task_guid }, { session }) {
     const task = await readTask(session, task_guid, ANY_TASK);
     if (task.running) return { task_guid, status: "running" as const };

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { ApiSession } from "../../auth/session.js";
-import { describeError } from "../../errors.js";
+import { describeError, PolicyDeniedError } from "../../errors.js";
 import {
   DESTRUCTIVE,
   defineTool,
@@ -21,6 +21,16 @@ const AS = "squonk_as";
 const DEFAULT_LIMIT = 50;
 const DEFAULT_WAIT_SECONDS = 300;
 const DEFAULT_EVENT_LIMIT = 50;
+
+/** The paths the tools send to, which they also declare (the operator's policy matches them). */
+const PROJECTS = "/project";
+const FILES_PATH = "/file";
+const JOBS = "/job";
+const JOB_BY_VERSION = "/job/get-by-version";
+const INSTANCES = "/instance";
+const DRY_RUN = "/instance/dry-run";
+const TASKS = "/task";
+const instancePath = (instance_id: string) => `${INSTANCES}/${instance_id}`;
 
 // Ids are `<kind>-<uuid>` (upstreams.md section 3). Checked with refine, not regex(): no bytes in tools/list,
 // and an id that is not one never becomes a path segment.
@@ -76,8 +86,9 @@ const listProjectsTool = defineTool({
   input: { project_name: z.string().optional().describe("Exact project name to find") },
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
+  requests: () => [{ method: "GET", path: PROJECTS }],
   handler: ({ project_name }, { session }) =>
-    dmList(session, "/project", "projects", { project_name: project_name || undefined }),
+    dmList(session, PROJECTS, "projects", { project_name: project_name || undefined }),
 });
 
 const getProjectTool = defineTool({
@@ -87,8 +98,9 @@ const getProjectTool = defineTool({
   description: "One project: name, administrators, editors, observers, private, size, product.",
   input: { project_id: projectId },
   annotations: READ_ONLY,
+  requests: ({ project_id }) => [{ method: "GET", path: `${PROJECTS}/${project_id}` }],
   handler: ({ project_id }, { session }) =>
-    session.request({ method: "GET", path: `/project/${project_id}` }),
+    session.request({ method: "GET", path: `${PROJECTS}/${project_id}` }),
 });
 
 const FILES = z
@@ -111,8 +123,12 @@ const listFilesTool = defineTool({
   },
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
+  requests: () => [{ method: "GET", path: FILES_PATH }],
   async handler({ project_id, path = "/" }, { session }) {
-    const body = await session.request({ method: "GET", path: "/file", query: { project_id, path } }, FILES);
+    const body = await session.request(
+      { method: "GET", path: FILES_PATH, query: { project_id, path } },
+      FILES,
+    );
     return { items: body.files, extra: { path: body.path ?? path, paths: body.paths ?? [] } };
   },
 });
@@ -125,7 +141,8 @@ const listJobsTool = defineTool({
   input: { project_id: projectId.optional().describe("Only jobs usable in this project") },
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
-  handler: ({ project_id }, { session }) => dmList(session, "/job", "jobs", { project_id }),
+  requests: () => [{ method: "GET", path: JOBS }],
+  handler: ({ project_id }, { session }) => dmList(session, JOBS, "jobs", { project_id }),
 });
 
 const getJobTool = defineTool({
@@ -155,12 +172,15 @@ const getJobTool = defineTool({
       return `squonk_get_job needs collection, job and version together: ${missing.join(" and ")} missing; nothing was sent.`;
     return undefined;
   },
+  requests: ({ job_id }) => [
+    { method: "GET", path: job_id === undefined ? JOB_BY_VERSION : `${JOBS}/${job_id}` },
+  ],
   async handler({ job_id, collection, job, version }, { session }) {
-    if (job_id !== undefined) return session.request({ method: "GET", path: `/job/${job_id}` });
+    if (job_id !== undefined) return session.request({ method: "GET", path: `${JOBS}/${job_id}` });
     // The input's rule: without job_id, all three are given.
     return session.request({
       method: "GET",
-      path: "/job/get-by-version",
+      path: JOB_BY_VERSION,
       query: { collection, job, version },
     });
   },
@@ -223,12 +243,10 @@ const startTool = defineTool({
   input: launchInput,
   output: { instance_id: z.string(), task_id: z.string() },
   annotations: MUTATING,
-  preview: (args) => `POST /instance: run ${jobKey(args)} as "${args.name}" in project ${args.project_id}`,
+  requests: () => [{ method: "POST", path: INSTANCES }],
+  preview: (args) => `POST ${INSTANCES}: run ${jobKey(args)} as "${args.name}" in project ${args.project_id}`,
   async handler(args, { session }) {
-    const body = await session.request(
-      { method: "POST", path: "/instance", form: launchForm(args) },
-      LAUNCHED,
-    );
+    const body = await session.request({ method: "POST", path: INSTANCES, form: launchForm(args) }, LAUNCHED);
     return {
       instance_id: body.instance_id,
       task_id: body.task_id,
@@ -244,8 +262,9 @@ const dryRunTool = defineTool({
   description: "Checks a job launch without running it; returns the command it would run.",
   input: launchInput,
   annotations: READ_ONLY,
+  requests: () => [{ method: "POST", path: DRY_RUN }],
   async handler(args, { session }) {
-    const body = await session.request({ method: "POST", path: "/instance/dry-run", form: launchForm(args) });
+    const body = await session.request({ method: "POST", path: DRY_RUN, form: launchForm(args) });
     const answer = body !== null && typeof body === "object" ? body : {};
     return {
       ...answer,
@@ -262,7 +281,8 @@ const listInstancesTool = defineTool({
   input: { project_id: projectId.optional().describe("Only this project's instances") },
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
-  handler: ({ project_id }, { session }) => dmList(session, "/instance", "instances", { project_id }),
+  requests: () => [{ method: "GET", path: INSTANCES }],
+  handler: ({ project_id }, { session }) => dmList(session, INSTANCES, "instances", { project_id }),
 });
 
 /** `InstanceGetResponse` (upstreams.md section 3), the fields the tools read; the rest passes through. */
@@ -281,7 +301,7 @@ const INSTANCE = z.looseObject(INSTANCE_FIELDS).describe("an instance");
 type Instance = z.output<typeof INSTANCE>;
 
 function readInstance(session: ApiSession, instance_id: string): Promise<Instance> {
-  return session.request({ method: "GET", path: `/instance/${instance_id}` }, INSTANCE);
+  return session.request({ method: "GET", path: instancePath(instance_id) }, INSTANCE);
 }
 
 const getInstanceTool = defineTool({
@@ -292,6 +312,7 @@ const getInstanceTool = defineTool({
     "One job instance: phase (PENDING, RUNNING, COMPLETED, FAILED...), started, stopped, error_message, tasks.",
   input: { instance_id: instanceId },
   annotations: READ_ONLY,
+  requests: ({ instance_id }) => [{ method: "GET", path: instancePath(instance_id) }],
   handler: ({ instance_id }, { session }) => readInstance(session, instance_id),
 });
 
@@ -311,6 +332,7 @@ const waitTool = defineTool({
   output: { finished: z.boolean(), succeeded: z.boolean().optional(), summary: z.string() },
   annotations: READ_ONLY,
   budgetMs: ({ timeout_seconds = DEFAULT_WAIT_SECONDS }) => timeout_seconds * 1000,
+  requests: ({ instance_id }) => [{ method: "GET", path: instancePath(instance_id) }],
   async handler(
     { instance_id, timeout_seconds = DEFAULT_WAIT_SECONDS },
     { session, deadline, signal, progress },
@@ -368,11 +390,16 @@ const deleteInstanceTool = defineTool({
   input: { instance_id: instanceId },
   output: { ok: z.boolean(), task_id: z.string().optional() },
   annotations: DESTRUCTIVE,
+  // The preview's read comes first, when confirmation is asked.
+  requests: ({ instance_id }) => [
+    { method: "GET", path: instancePath(instance_id) },
+    { method: "DELETE", path: instancePath(instance_id) },
+  ],
   // Read first, so that the user confirms a named run and an unknown id fails before anyone is asked.
   preview: async ({ instance_id }, { session }) =>
-    `DELETE /instance/${instance_id}: delete instance ${describeInstance(instance_id, await readInstance(session, instance_id))}; a running job is stopped`,
+    `DELETE ${instancePath(instance_id)}: delete instance ${describeInstance(instance_id, await readInstance(session, instance_id))}; a running job is stopped`,
   async handler({ instance_id }, { session }) {
-    const body = await session.request({ method: "DELETE", path: `/instance/${instance_id}` }, DELETED);
+    const body = await session.request({ method: "DELETE", path: instancePath(instance_id) }, DELETED);
     return {
       ok: true,
       instance_id,
@@ -388,7 +415,7 @@ type InstanceSummary = z.output<typeof INSTANCE_SUMMARY>;
 
 /** The project's instances that have an id (the only ones a deletion can name). */
 async function projectInstances(session: ApiSession, project_id: string): Promise<InstanceSummary[]> {
-  const { items } = await dmList(session, "/instance", "instances", { project_id });
+  const { items } = await dmList(session, INSTANCES, "instances", { project_id });
   return items.flatMap((item) => {
     const parsed = INSTANCE_SUMMARY.safeParse(item);
     return parsed.success ? [parsed.data] : [];
@@ -411,12 +438,17 @@ const deleteProjectInstancesTool = defineTool({
   input: { project_id: projectId },
   output: { deleted: z.number(), failed: z.number(), outcomes: z.array(z.record(z.string(), z.unknown())) },
   annotations: DESTRUCTIVE,
+  // Which instances it deletes is known only from the list: the session decides each deletion as it goes.
+  requests: () => [
+    { method: "GET", path: INSTANCES },
+    { method: "DELETE", path: undefined },
+  ],
   async preview(args, { session }) {
     const instances = await projectInstances(session, args.project_id);
     shownForDeletion.set(args, instances);
     if (instances.length === 0) return `project ${args.project_id} has no instances: nothing to delete`;
     const named = instances.map((instance) => describeInstance(instance.id, instance)).join(", ");
-    return `DELETE /instance/{id} for the ${instances.length} instance(s) of project ${args.project_id}: ${named}; running jobs are stopped`;
+    return `DELETE ${INSTANCES}/{id} for the ${instances.length} instance(s) of project ${args.project_id}: ${named}; running jobs are stopped`;
   },
   async handler(args, { session, deadline, signal, redactor }) {
     const instances = shownForDeletion.get(args) ?? (await projectInstances(session, args.project_id));
@@ -432,11 +464,16 @@ const deleteProjectInstancesTool = defineTool({
         continue;
       }
       try {
-        await session.request({ method: "DELETE", path: `/instance/${encodeURIComponent(instance.id)}` });
+        await session.request({ method: "DELETE", path: instancePath(encodeURIComponent(instance.id)) });
         outcomes.push({ ...outcome, ok: true });
       } catch (error) {
-        // One instance's refusal (another owner's, already gone) does not stop the others.
-        outcomes.push({ ...outcome, ok: false, error: describeError(error, (text) => redactor.scrub(text)) });
+        // One instance's refusal (another owner's, already gone, the operator's policy) does not stop the others.
+        const failure = {
+          ...outcome,
+          ok: false,
+          error: describeError(error, (text) => redactor.scrub(text)),
+        };
+        outcomes.push(error instanceof PolicyDeniedError ? { ...failure, denied_by: error.rule } : failure);
       }
     }
     const deleted = outcomes.filter((outcome) => outcome.ok).length;
@@ -485,9 +522,10 @@ const getTaskTool = defineTool({
       .describe("Only events after this ordinal (next_event_prior_ordinal)"),
   },
   annotations: READ_ONLY,
+  requests: ({ task_id }) => [{ method: "GET", path: `${TASKS}/${task_id}` }],
   async handler({ task_id, event_limit = DEFAULT_EVENT_LIMIT, event_prior_ordinal = 0 }, { session }) {
     const task = await session.request(
-      { method: "GET", path: `/task/${task_id}`, query: { event_limit, event_prior_ordinal } },
+      { method: "GET", path: `${TASKS}/${task_id}`, query: { event_limit, event_prior_ordinal } },
       TASK,
     );
     const events = task.events ?? [];
@@ -522,8 +560,9 @@ const listTasksTool = defineTool({
   },
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
+  requests: () => [{ method: "GET", path: TASKS }],
   handler: ({ project_id, exclude_done }, { session }) =>
-    dmList(session, "/task", "tasks", { project_id, exclude_done }),
+    dmList(session, TASKS, "tasks", { project_id, exclude_done }),
 });
 
 const listProductsTool = defineTool({
@@ -534,6 +573,7 @@ const listProductsTool = defineTool({
   input: {},
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
+  requests: () => [{ method: "GET", path: "/product" }],
   handler: (_args, { session }) => asList(session, "/product"),
 });
 
@@ -545,6 +585,7 @@ const listUnitsTool = defineTool({
   input: {},
   list: { defaultLimit: DEFAULT_LIMIT },
   annotations: READ_ONLY,
+  requests: () => [{ method: "GET", path: "/unit" }],
   handler: (_args, { session }) => asList(session, "/unit"),
 });
 
