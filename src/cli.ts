@@ -70,6 +70,8 @@ async function environment(
 }
 
 async function main(): Promise<void> {
+  // `policy check|explain` and `audit verify` are commands for a person: they answer on stdout, as
+  // --help does, and no protocol is spoken in their process.
   const operator = await runOperatorCommand(process.argv.slice(2), {
     platforms: PLATFORMS,
     environment: (dotenv) => environment(dotenv, "--dotenv"),
